@@ -1,0 +1,185 @@
+"""Prefect flows that consume the `registration` and `vote` topics into PostgreSQL."""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from election.contracts import REGISTRATION_TOPIC, VOTE_TOPIC
+from election.settings import get_settings
+from tasks.consume import ConsumeReport, consume_topic
+
+
+def _run(
+    topic: str,
+    group_id: str | None,
+    batch_size: int,
+    max_messages: int | None,
+    idle_timeout_s: float,
+    follow: bool,
+    until_caught_up: bool = False,
+) -> ConsumeReport:
+    logger = get_run_logger()
+    settings = get_settings()
+    group = group_id or f"election-{topic}"
+    logger.info(
+        "consuming %s as group %s from %s (%s)",
+        topic,
+        group,
+        settings.kafka_servers,
+        "follow mode" if follow else f"bounded, idle timeout {idle_timeout_s:g} s",
+    )
+
+    def log_batch(report: ConsumeReport) -> None:
+        logger.info(
+            "wrote batch %d of %s: %s messages so far, %.0f/s",
+            report.batches,
+            topic,
+            f"{report.messages:,}",
+            report.rate,
+        )
+
+    report = consume_topic(
+        settings,
+        topic,
+        group_id=group,
+        batch_size=batch_size,
+        max_messages=max_messages,
+        idle_timeout_s=idle_timeout_s,
+        follow=follow,
+        until_caught_up=until_caught_up,
+        on_batch=log_batch,
+    )
+    counts = report.counts
+    logger.info(
+        "consumed %s messages of %s in %.1f s (stopped by %s): %d written, "
+        "%d unchanged, %d parked, %d unparked, %d rejected, %d dead-lettered",
+        f"{report.messages:,}",
+        topic,
+        report.seconds,
+        report.stopped_by,
+        counts.written,
+        counts.unchanged,
+        counts.parked,
+        counts.unparked,
+        counts.rejected,
+        counts.dead_lettered,
+    )
+    create_markdown_artifact(
+        key=f"consume-{topic}",
+        markdown=(
+            f"# Consumed `{topic}`\n\n"
+            "| messages | written | unchanged | parked | unparked | rejected "
+            "| dead-lettered | seconds |\n|---|---|---|---|---|---|---|---|\n"
+            f"| {report.messages} | {counts.written} | {counts.unchanged} "
+            f"| {counts.parked} | {counts.unparked} | {counts.rejected} "
+            f"| {counts.dead_lettered} | {report.seconds:.1f} |\n"
+        ),
+        description=f"What the last consumer run of {topic} wrote",
+    )
+    return report
+
+
+@flow(name="consume-registrations", log_prints=True)
+def consume_registrations(
+    batch_size: int = 5_000,
+    max_messages: int | None = None,
+    idle_timeout_s: float = 10.0,
+    follow: bool = False,
+    group_id: str | None = None,
+    until_caught_up: bool = False,
+) -> dict[str, int]:
+    """Consume voter registrations into the `voters` table.
+
+    Args:
+        batch_size: most messages written in one transaction.
+        max_messages: stop after this many messages.
+        idle_timeout_s: stop after this many seconds without a message.
+        follow: run until cancelled (SIGTERM), ignoring both limits.
+        group_id: Kafka consumer group; defaults to `election-registration`.
+        until_caught_up: also stop once every partition is read to its end.
+    """
+    report = _run(
+        REGISTRATION_TOPIC,
+        group_id,
+        batch_size,
+        max_messages,
+        idle_timeout_s,
+        follow,
+        until_caught_up,
+    )
+    return _summary(report)
+
+
+@flow(name="consume-votes", log_prints=True)
+def consume_votes(
+    batch_size: int = 5_000,
+    max_messages: int | None = None,
+    idle_timeout_s: float = 10.0,
+    follow: bool = False,
+    group_id: str | None = None,
+    until_caught_up: bool = False,
+) -> dict[str, int]:
+    """Consume votes into the `votes` table, parking those whose voter is not in.
+
+    Args:
+        batch_size: most messages written in one transaction.
+        max_messages: stop after this many messages.
+        idle_timeout_s: stop after this many seconds without a message.
+        follow: run until cancelled (SIGTERM), ignoring both limits.
+        group_id: Kafka consumer group; defaults to `election-vote`.
+        until_caught_up: also stop once every partition is read to its end.
+    """
+    report = _run(
+        VOTE_TOPIC,
+        group_id,
+        batch_size,
+        max_messages,
+        idle_timeout_s,
+        follow,
+        until_caught_up,
+    )
+    return _summary(report)
+
+
+def _summary(report: ConsumeReport) -> dict[str, int]:
+    counts = report.counts
+    return {
+        "messages": report.messages,
+        "written": counts.written,
+        "unchanged": counts.unchanged,
+        "parked": counts.parked,
+        "unparked": counts.unparked,
+        "rejected": counts.rejected,
+        "dead_lettered": counts.dead_lettered,
+    }
+
+
+def main() -> None:
+    """`python -m flows.consume registration|vote [options]`: one consumer run."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("topic", choices=[REGISTRATION_TOPIC, VOTE_TOPIC])
+    parser.add_argument("--batch-size", type=int, default=5_000)
+    parser.add_argument("--max-messages", type=int)
+    parser.add_argument("--idle-timeout", type=float, default=10.0)
+    parser.add_argument("--follow", action="store_true")
+    parser.add_argument("--until-caught-up", action="store_true")
+    parser.add_argument("--group-id")
+    args = parser.parse_args()
+    run = consume_registrations if args.topic == REGISTRATION_TOPIC else consume_votes
+    print(
+        run(
+            batch_size=args.batch_size,
+            max_messages=args.max_messages,
+            idle_timeout_s=args.idle_timeout,
+            follow=args.follow,
+            group_id=args.group_id,
+            until_caught_up=args.until_caught_up,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,288 @@
+"""The consumer loop: Kafka batches into PostgreSQL, offsets after the commit."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from election.contracts import (
+    REGISTRATION_TOPIC,
+    ContractError,
+    dead_letter_topic,
+    parse_event,
+    stable_id,
+)
+from election.db import connect
+from election.settings import Settings
+from tasks.ingest import (
+    Held,
+    Positioned,
+    WriteCounts,
+    apply_parked_votes,
+    dead_letter_payload,
+    hold,
+    write_registrations,
+    write_votes,
+)
+
+logger = logging.getLogger(__name__)
+
+Writer = Callable[[psycopg.Connection, Sequence[Positioned]], WriteCounts]
+WRITERS: dict[str, Writer] = {REGISTRATION_TOPIC: write_registrations, "vote": write_votes}
+
+
+@dataclass
+class ConsumeReport:
+    """What one consumer run did."""
+
+    topic: str
+    messages: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    counts: WriteCounts | None = None
+    stopped_by: str = ""
+
+    @property
+    def rate(self) -> float:
+        """Messages per second over the run."""
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+class StopSignal:
+    """Turns SIGTERM and SIGINT into a flag the loop checks between batches."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        logger.info("received signal %s: finishing the batch, then stopping", signum)
+        self.event.set()
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+def consumer_config(settings: Settings, group_id: str) -> dict[str, object]:
+    """Configuration of a consumer that commits only what it wrote."""
+    return {
+        "bootstrap.servers": settings.kafka_servers,
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "fetch.min.bytes": 1,
+        "session.timeout.ms": 45_000,
+        "max.poll.interval.ms": 300_000,
+    }
+
+
+def consume_topic(
+    settings: Settings,
+    topic: str,
+    *,
+    group_id: str,
+    batch_size: int = 5_000,
+    max_messages: int | None = None,
+    idle_timeout_s: float | None = 10.0,
+    follow: bool = False,
+    until_caught_up: bool = False,
+    poll_timeout_s: float = 1.0,
+    on_batch: Callable[[ConsumeReport], None] | None = None,
+) -> ConsumeReport:
+    """Consume `topic` into PostgreSQL until the stop condition holds.
+
+    Each batch is written in one database transaction; its offsets are committed
+    to Kafka only after that transaction committed, so a crash at any point makes
+    Kafka deliver the batch again, and the idempotent writers ignore what they
+    already wrote.
+
+    Args:
+        settings: where Kafka and PostgreSQL are.
+        topic: `registration` or `vote`.
+        group_id: the consumer group; runs in one group share the partitions.
+        batch_size: most messages written in one transaction.
+        max_messages: stop after this many messages (bounded run).
+        idle_timeout_s: stop after this long without a message (bounded run).
+        follow: ignore both limits and run until SIGTERM or SIGINT.
+        until_caught_up: also stop once every partition is read to its end.
+        poll_timeout_s: longest wait for one batch.
+        on_batch: called with the running report after each batch.
+    """
+    writer = WRITERS[topic]
+    report = ConsumeReport(topic=topic, counts=WriteCounts())
+    consumer = Consumer(consumer_config(settings, group_id))
+    dead_letters = Producer(
+        {
+            "bootstrap.servers": settings.kafka_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+        }
+    )
+    consumer.subscribe([topic], on_revoke=_log_revoke, on_assign=_log_assign)
+    started = time.monotonic()
+    last_message = started
+
+    with StopSignal() as stop, connect(settings) as conn:
+        while not stop.event.is_set():
+            limit = batch_size
+            if max_messages is not None and not follow:
+                limit = min(batch_size, max_messages - report.messages)
+                if limit <= 0:
+                    report.stopped_by = f"max_messages={max_messages}"
+                    break
+            messages = consumer.consume(num_messages=limit, timeout=poll_timeout_s)
+            messages = [m for m in messages if _usable(m)]
+            if not messages:
+                if topic == "vote":
+                    _sweep_parked(conn, report)
+                if until_caught_up and not follow and _caught_up(consumer):
+                    report.stopped_by = "caught up with every partition"
+                    break
+                idle = time.monotonic() - last_message
+                if not follow and idle_timeout_s is not None and idle >= idle_timeout_s:
+                    report.stopped_by = f"idle for {idle_timeout_s:g} s"
+                    break
+                continue
+            last_message = time.monotonic()
+
+            # decode, parking what cannot be read
+            batch, bad = _decode(topic, messages)
+            _send_dead_letters(dead_letters, topic, bad)
+
+            # write in one transaction, then commit the offsets
+            with conn.transaction():
+                counts = writer(conn, batch)
+                hold(conn, bad)
+            counts.dead_lettered = len(bad)
+            consumer.commit(offsets=_next_offsets(messages), asynchronous=False)
+
+            report.messages += len(messages)
+            report.batches += 1
+            report.counts.add(counts)
+            report.seconds = time.monotonic() - started
+            if on_batch is not None:
+                on_batch(report)
+        else:
+            report.stopped_by = "signal"
+
+    consumer.close()
+    dead_letters.flush(10)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _caught_up(consumer: Consumer) -> bool:
+    assignment = consumer.assignment()
+    if not assignment:
+        return False
+    for committed in consumer.committed(assignment, timeout=10):
+        low, high = consumer.get_watermark_offsets(committed, timeout=10, cached=False)
+        position = committed.offset if committed.offset >= 0 else low
+        if position < high:
+            return False
+    return True
+
+
+def _usable(message: Message) -> bool:
+    error = message.error()
+    if error is None:
+        return True
+    if error.code() == KafkaError._PARTITION_EOF:
+        return False
+    if error.fatal() or not error.retriable():
+        raise RuntimeError(f"Kafka consumer failed: {error.str()}")
+    logger.warning("Kafka reported %s; the client retries by itself", error.str())
+    return False
+
+
+def _decode(topic: str, messages: Sequence[Message]) -> tuple[list[Positioned], list[Held]]:
+    batch: list[Positioned] = []
+    bad: list[Held] = []
+    for message in messages:
+        try:
+            event = parse_event(topic, message.value() or b"")
+        except ContractError as error:
+            bad.append(
+                Held(
+                    event_id=stable_id(topic, message.partition(), message.offset()),
+                    topic=topic,
+                    status="dead_letter",
+                    reason=str(error),
+                    payload=dead_letter_payload(message.value()),
+                    partition=message.partition(),
+                    offset=message.offset(),
+                )
+            )
+            continue
+        batch.append(Positioned(event, message.partition(), message.offset()))
+    return batch, bad
+
+
+def _send_dead_letters(producer: Producer, topic: str, bad: Sequence[Held]) -> None:
+    if not bad:
+        return
+    target = dead_letter_topic(topic)
+    for held in bad:
+        producer.produce(
+            target,
+            value=held.payload.encode(),
+            headers={
+                "reason": held.reason.encode(),
+                "source_topic": topic.encode(),
+                "source_partition": str(held.partition).encode(),
+                "source_offset": str(held.offset).encode(),
+            },
+        )
+    remaining = producer.flush(30)
+    if remaining:
+        raise RuntimeError(
+            f"{remaining} dead letters were not acknowledged by Kafka within 30 s; "
+            "the batch is not committed and will be read again"
+        )
+    logger.warning("sent %d undecodable %s messages to %s", len(bad), topic, target)
+
+
+def _sweep_parked(conn: psycopg.Connection, report: ConsumeReport) -> None:
+    with conn.transaction():
+        counts = apply_parked_votes(conn)
+    if counts.unparked or counts.rejected:
+        logger.info(
+            "applied %d parked votes whose voters arrived (%d rejected)",
+            counts.unparked,
+            counts.rejected,
+        )
+        report.counts.add(counts)
+
+
+def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        key = (message.topic(), message.partition())
+        last[key] = max(last.get(key, -1), message.offset())
+    return [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
+
+
+def _log_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    logger.info("assigned partitions %s", sorted(p.partition for p in partitions))
+
+
+def _log_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    # NOTE: batches are written and committed between two consume() calls, and
+    # rebalance callbacks only run inside consume(), so nothing is in flight here.
+    logger.info("revoked partitions %s", sorted(p.partition for p in partitions))

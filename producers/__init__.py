@@ -1,0 +1,1 @@
+"""Producers: make the registration and vote events of a scenario and post them."""

@@ -13,7 +13,8 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 SCHEMA_VERSION = 1
@@ -77,20 +78,24 @@ class _Event(BaseModel):
         description="Congressional district; required in ME and NE, absent elsewhere.",
     )
 
-    @model_validator(mode="after")
-    def _check_district(self) -> _Event:
-        allowed = DISTRICTS.get(self.state)
-        if allowed is None and self.district is not None:
+    @field_validator("district", mode="after")
+    @classmethod
+    def _check_district(cls, district: int | None, info: ValidationInfo) -> int | None:
+        state = info.data.get("state")
+        if state is None:
+            return district
+        allowed = DISTRICTS.get(state)
+        if allowed is None and district is not None:
             raise ValueError(
-                f"district must be absent for {self.state}: only ME and NE vote "
-                f"by district, got {self.district!r}"
+                f"district must be absent for {state}: only ME and NE vote "
+                f"by district, got {district!r}"
             )
-        if allowed is not None and self.district not in allowed:
+        if allowed is not None and district not in allowed:
             raise ValueError(
-                f"district must be one of {list(allowed)} for {self.state}, "
-                f"got {self.district!r}"
+                f"district must be one of {list(allowed)} for {state}, "
+                f"got {district!r}"
             )
-        return self
+        return district
 
 
 class RegistrationEvent(_Event):
@@ -124,15 +129,18 @@ class VoteEvent(_Event):
     )
     cast_at: AwareDatetime = Field(description="When the ballot was cast.")
 
-    @model_validator(mode="after")
-    def _check_candidate(self) -> VoteEvent:
-        valid = [candidate_id(self.election_id, party) for party in PARTIES]
-        if self.candidate_id not in valid:
+    @field_validator("candidate_id", mode="after")
+    @classmethod
+    def _check_candidate(cls, candidate: str, info: ValidationInfo) -> str:
+        election = info.data.get("election_id")
+        if election is None:
+            return candidate
+        valid = [candidate_id(election, party) for party in PARTIES]
+        if candidate not in valid:
             raise ValueError(
-                f"candidate_id {self.candidate_id!r} is not a candidate of "
-                f"{self.election_id}: use one of {valid}"
+                f"{candidate!r} is not a candidate of {election}: use one of {valid}"
             )
-        return self
+        return candidate
 
 
 Event = RegistrationEvent | VoteEvent

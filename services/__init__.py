@@ -1,5 +1,6 @@
-"""Local services of the pipeline: PostgreSQL, Kafka and the Prefect server."""
+"""Local services of the pipeline: PostgreSQL, Kafka, the Prefect server and the API."""
 
+from services.api_server import ApiServer
 from services.base import ServiceStatus
 from services.exceptions import ServiceError
 from services.kafka import KafkaBroker
@@ -9,6 +10,7 @@ from services.stack import SERVICE_NAMES, Stack
 
 __all__ = [
     "SERVICE_NAMES",
+    "ApiServer",
     "KafkaBroker",
     "PostgresServer",
     "PrefectServer",

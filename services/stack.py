@@ -1,4 +1,4 @@
-"""The local stack: PostgreSQL, Kafka and Prefect started, checked and reset as one."""
+"""The local stack: PostgreSQL, Kafka, Prefect and the API, run and reset as one."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from election.settings import Settings, get_settings
 from services.base import Service, ServiceStatus
 from services.exceptions import ServiceError
+from services.api_server import ApiServer
 from services.kafka import KafkaBroker
 from services.postgres import PostgresServer
 from services.prefect_server import PrefectServer
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAMES = ("postgres", "kafka", "prefect")
+SERVICE_NAMES = ("postgres", "kafka", "prefect", "api")
 """The services in the order `up` starts them; `down` stops them in reverse."""
 
 
@@ -25,8 +26,8 @@ class Stack:
 
     Args:
         settings: Addresses, ports and the data folder; `get_settings()` if None.
-        only: Names of the services to act on (postgres, kafka, prefect); all if
-            None or empty.
+        only: Names of the services to act on (postgres, kafka, prefect, api);
+            all if None or empty.
         migrate: Whether `up` applies the database migrations once PostgreSQL
             answers.
         ui: Whether the Prefect server serves its web UI.
@@ -55,6 +56,7 @@ class Stack:
             "postgres": PostgresServer(self.settings, migrate=migrate),
             "kafka": KafkaBroker(self.settings),
             "prefect": PrefectServer(self.settings, ui=ui),
+            "api": ApiServer(self.settings),
         }
         self.services: list[Service] = [
             every[name] for name in SERVICE_NAMES if name in chosen
@@ -142,7 +144,15 @@ class Stack:
                 data_dir,
             )
             return
-        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        from warehouse.duckdb_target import published_path
+
+        published = published_path(warehouse)
+        for path in (
+            warehouse,
+            warehouse.with_name(warehouse.name + ".wal"),
+            warehouse.with_name(warehouse.name + ".lock"),
+            published,
+        ):
             if path.exists():
                 path.unlink()
                 logger.info("deleted warehouse file %s", path)

@@ -86,13 +86,16 @@ class TestStaleState:
             settings.data_dir / "kafka" / "kafka.pid",
             settings.data_dir / "prefect" / "server.pid",
             settings.data_dir / "postgres" / "data" / "postmaster.pid",
+            settings.data_dir / "api" / "api.pid",
         ):
             pid_file.parent.mkdir(parents=True)
             pid_file.write_text(f"{dead_pid}\n")
 
         states = {status.name: status.state for status in Stack(settings).status()}
 
-        assert states == dict.fromkeys(("postgres", "kafka", "prefect"), "not running")
+        assert states == dict.fromkeys(
+            ("postgres", "kafka", "prefect", "api"), "not running"
+        )
 
     def test_down_of_a_stack_that_never_ran_does_nothing(
         self, settings: Settings

@@ -29,6 +29,7 @@ class TestStackHealth:
             ("postgres", "healthy"),
             ("kafka", "healthy"),
             ("prefect", "healthy"),
+            ("api", "healthy"),
         ]
 
     def test_up_again_keeps_the_running_processes(self, stack: Settings) -> None:
@@ -56,6 +57,7 @@ class TestStackHealth:
             ["postgres", "healthy"],
             ["kafka", "healthy"],
             ["prefect", "healthy"],
+            ["api", "healthy"],
         ]
         assert f"127.0.0.1:{stack.kafka_port}" in lines[1]
 

@@ -52,7 +52,13 @@ def writing(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
 
 
 def publish(path: Path) -> Path:
-    """Copy the warehouse to its published file atomically; call holding the lock."""
+    """Copy the warehouse to its published file atomically; call holding the lock.
+
+    A checkpoint first moves everything in the write-ahead log into the file, so
+    the copy holds every committed change.
+    """
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("checkpoint")
     target = published_path(path)
     partial = target.with_name(f".{target.name}.partial")
     shutil.copyfile(path, partial)

@@ -1,0 +1,88 @@
+"""The main job end to end, on the real stack of the test session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from election.settings import Settings
+from flows.pipeline import run_election
+from warehouse.duckdb_target import published_path
+
+pytestmark = pytest.mark.slow
+
+OFFICIAL_2020 = {"DEM": 306, "REP": 232, "OTH": 0}
+SPLIT_UNITS_2020 = {
+    "ME": "DEM",
+    "ME-1": "DEM",
+    "ME-2": "REP",
+    "NE": "REP",
+    "NE-1": "REP",
+    "NE-2": "DEM",
+    "NE-3": "REP",
+}
+
+
+@pytest.fixture(scope="module")
+def first_and_second_run(stack: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The 2020 election at 1:100,000 run twice through the whole pipeline."""
+    first = run_election(scenario=2020, ratio=100_000)
+    second = run_election(scenario=2020, ratio=100_000)
+    return first, second
+
+
+def test_2020_gives_the_official_electoral_college(
+    first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    first, _ = first_and_second_run
+
+    assert first["electoral_votes"] == OFFICIAL_2020
+    assert first["winner"] == "DEM"
+    assert first["winners_differing_from_official"] == []
+    assert {unit: first["winners"][unit] for unit in SPLIT_UNITS_2020} == (
+        SPLIT_UNITS_2020
+    )
+    assert len(first["winners"]) == 56
+
+
+def test_every_stage_counts_every_event_once(
+    first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    first, _ = first_and_second_run
+    expected = first["expected"]
+
+    for kind, stages in first["counts"].items():
+        assert set(stages.values()) == {expected[kind]}, (kind, stages)
+    assert expected["registrations"] > 2_000
+    assert expected["votes"] > 1_500
+
+
+def test_a_second_run_changes_nothing(
+    stack: Settings,
+    first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    first, second = first_and_second_run
+
+    assert second["counts"] == first["counts"]
+    assert second["winners"] == first["winners"]
+    assert second["turnout"] == first["turnout"]
+    election = first["election_id"]
+    with psycopg.connect(stack.postgres_dsn) as conn:
+        held = conn.execute(
+            "select count(*) from held_events where payload like %s",
+            (f"%{election}%",),
+        ).fetchone()[0]
+        voters = conn.execute(
+            "select count(*) from voters where election_id = %s", (election,)
+        ).fetchone()[0]
+    assert held == 0
+    assert voters == first["expected"]["registrations"]
+
+
+def test_the_marts_are_published_for_readers(
+    stack: Settings,
+    first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    assert published_path(stack.warehouse_path).exists()

@@ -1,0 +1,5 @@
+"""The WSGI entry point that gunicorn serves: `dashboard.wsgi:app`."""
+
+from dashboard import create_app
+
+app = create_app()

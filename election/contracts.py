@@ -40,7 +40,9 @@ PARTIES = ("DEM", "REP", "OTH")
 
 StateCode = Literal[tuple(STATE_CODES)]  # type: ignore[valid-type]
 Party = Literal["DEM", "REP", "OTH"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
 ElectionId = Annotated[str, StringConstraints(pattern=r"^us\d{4}-r\d+$", max_length=32)]
 
 # NOTE: the namespace is fixed forever: ids made from it must stay the same across
@@ -71,7 +73,9 @@ class _Event(BaseModel):
     )
     event_id: uuid.UUID = Field(description="Producer-made id; the same on a retry.")
     voter_id: uuid.UUID = Field(description="Pseudonymous id of the voter.")
-    election_id: ElectionId = Field(description="The simulated election, us2020-r10000.")
+    election_id: ElectionId = Field(
+        description="The simulated election, us2020-r10000."
+    )
     state: StateCode = Field(description="Two-letter code of the state, or DC.")
     district: int | None = Field(
         None,
@@ -92,8 +96,7 @@ class _Event(BaseModel):
             )
         if allowed is not None and district not in allowed:
             raise ValueError(
-                f"district must be one of {list(allowed)} for {state}, "
-                f"got {district!r}"
+                f"district must be one of {list(allowed)} for {state}, got {district!r}"
             )
         return district
 
@@ -114,7 +117,9 @@ class RegistrationEvent(_Event):
     )
     first_name: Name
     last_name: Name
-    email: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[
+        str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    ]
     phone: Annotated[str, StringConstraints(max_length=40)] = ""
     gender: Literal["female", "male", "other"]
     birth_date: date = Field(description="Date of birth; 18 or older on election day.")

@@ -78,14 +78,17 @@ class Settings(BaseSettings):
         "duckdb", description="Where the sync copies the staging tables to."
     )
     duckdb_path: Path | None = Field(
-        None, description="DuckDB warehouse file; unset means data_dir/warehouse.duckdb."
+        None,
+        description="DuckDB warehouse file; unset means data_dir/warehouse.duckdb.",
     )
     snowflake_account: str = Field("", description="Snowflake account identifier.")
     snowflake_user: str = Field("", description="Snowflake user of the pipeline.")
     snowflake_password: SecretStr | None = Field(None, description="Its password.")
     snowflake_role: str = Field("ELECTION_PIPELINE", description="Role to use.")
     snowflake_warehouse: str = Field("ELECTION_WH", description="Virtual warehouse.")
-    snowflake_database: str = Field("ELECTION", description="Database of raw and marts.")
+    snowflake_database: str = Field(
+        "ELECTION", description="Database of raw and marts."
+    )
     snowflake_host: str | None = Field(
         None, description="Host override, for an emulator such as fakesnow."
     )

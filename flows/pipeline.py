@@ -27,7 +27,6 @@ from producers.registrations import iter_registration_events, make_source
 from producers.votes import iter_vote_events
 from warehouse import open_warehouse
 from warehouse.results import read_results
-from warehouse.tables import RAW_TABLES
 
 
 class PipelineError(RuntimeError):
@@ -219,7 +218,13 @@ def summary_markdown(results: dict[str, Any]) -> str:
         "| stage | registrations | votes |",
         "|---|---|---|",
     ]
-    for stage in ("produced", "acknowledged", "in_postgres", "in_warehouse", "in_marts"):
+    for stage in (
+        "produced",
+        "acknowledged",
+        "in_postgres",
+        "in_warehouse",
+        "in_marts",
+    ):
         lines.append(
             f"| {stage} | {results['counts']['registrations'][stage]} "
             f"| {results['counts']['votes'][stage]} |"
@@ -247,8 +252,10 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"{party:<12}{name:<28}{votes:>16}")
     print(f"{'unassigned':<40}{results['unassigned_electoral_votes']:>16}\n")
 
-    print(f"{'unit':<7}{'winner':<8}{'eligible':>10}{'voted':>9}{'turnout':>9}"
-          f"{'official':>10}")
+    print(
+        f"{'unit':<7}{'winner':<8}{'eligible':>10}{'voted':>9}{'turnout':>9}"
+        f"{'official':>10}"
+    )
     for unit, party in sorted(results["winners"].items()):
         turnout = results["turnout"].get(unit)
         if turnout is None:
@@ -279,7 +286,9 @@ def main() -> None:
     parser.add_argument("--ratio", type=int, default=10_000)
     parser.add_argument("--mode", choices=["exact", "random"], default="exact")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--source", choices=["offline", "randomuser"], default="offline")
+    parser.add_argument(
+        "--source", choices=["offline", "randomuser"], default="offline"
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()

@@ -75,8 +75,14 @@ def sync(tables: list[str] | None = None, full_refresh: bool = False) -> dict[st
     )
     emit_event(
         event="election.sync.completed",
-        resource={"prefect.resource.id": f"election.warehouse.{get_settings().warehouse}"},
-        payload={"rows": result.rows, "total": result.total, "watermark": result.watermark},
+        resource={
+            "prefect.resource.id": f"election.warehouse.{get_settings().warehouse}"
+        },
+        payload={
+            "rows": result.rows,
+            "total": result.total,
+            "watermark": result.watermark,
+        },
     )
     return result.rows
 

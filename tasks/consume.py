@@ -8,12 +8,28 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from election.contracts import (
     REGISTRATION_TOPIC,
+    VOTE_TOPIC,
     ContractError,
     dead_letter_topic,
     parse_event,
@@ -34,8 +50,16 @@ from tasks.ingest import (
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+DATABASE_PATIENCE_S = 300
+"""How long a consumer keeps trying to reach PostgreSQL before its run fails."""
+
 Writer = Callable[[psycopg.Connection, Sequence[Positioned]], WriteCounts]
-WRITERS: dict[str, Writer] = {REGISTRATION_TOPIC: write_registrations, "vote": write_votes}
+WRITERS: dict[str, Writer] = {
+    REGISTRATION_TOPIC: write_registrations,
+    VOTE_TOPIC: write_votes,
+}
 
 
 @dataclass
@@ -110,7 +134,8 @@ def consume_topic(
     Each batch is written in one database transaction; its offsets are committed
     to Kafka only after that transaction committed, so a crash at any point makes
     Kafka deliver the batch again, and the idempotent writers ignore what they
-    already wrote.
+    already wrote. A lost database connection is made again and the same batch
+    written again; offsets Kafka cannot take now are committed with a later batch.
 
     Args:
         settings: where Kafka and PostgreSQL are.
@@ -124,21 +149,11 @@ def consume_topic(
         poll_timeout_s: longest wait for one batch.
         on_batch: called with the running report after each batch.
     """
-    writer = WRITERS[topic]
     report = ConsumeReport(topic=topic, counts=WriteCounts())
-    consumer = Consumer(consumer_config(settings, group_id))
-    dead_letters = Producer(
-        {
-            "bootstrap.servers": settings.kafka_servers,
-            "enable.idempotence": True,
-            "acks": "all",
-        }
-    )
-    consumer.subscribe([topic], on_revoke=_log_revoke, on_assign=_log_assign)
     started = time.monotonic()
     last_message = started
 
-    with StopSignal() as stop, connect(settings) as conn:
+    with StopSignal() as stop, _TopicReader(settings, topic, group_id) as reader:
         while not stop.event.is_set():
             limit = batch_size
             if max_messages is not None and not follow:
@@ -146,12 +161,10 @@ def consume_topic(
                 if limit <= 0:
                     report.stopped_by = f"max_messages={max_messages}"
                     break
-            messages = consumer.consume(num_messages=limit, timeout=poll_timeout_s)
-            messages = [m for m in messages if _usable(m)]
+            messages = reader.poll(limit, poll_timeout_s)
             if not messages:
-                if topic == "vote":
-                    _sweep_parked(conn, report)
-                if until_caught_up and not follow and _caught_up(consumer):
+                reader.tidy(report)
+                if until_caught_up and not follow and reader.caught_up():
                     report.stopped_by = "caught up with every partition"
                     break
                 idle = time.monotonic() - last_message
@@ -161,30 +174,136 @@ def consume_topic(
                 continue
             last_message = time.monotonic()
 
-            # decode, parking what cannot be read
-            batch, bad = _decode(topic, messages)
-            _send_dead_letters(dead_letters, topic, bad)
-
-            # write in one transaction, then commit the offsets
-            with conn.transaction():
-                counts = writer(conn, batch)
-                hold(conn, bad)
-            counts.dead_lettered = len(bad)
-            consumer.commit(offsets=_next_offsets(messages), asynchronous=False)
-
+            report.counts.add(reader.write(messages))
+            reader.commit(messages)
             report.messages += len(messages)
             report.batches += 1
-            report.counts.add(counts)
             report.seconds = time.monotonic() - started
             if on_batch is not None:
                 on_batch(report)
         else:
             report.stopped_by = "signal"
 
-    consumer.close()
-    dead_letters.flush(10)
     report.seconds = time.monotonic() - started
     return report
+
+
+class _TopicReader:
+    """A topic's consumer, its dead-letter producer and a database connection."""
+
+    def __init__(self, settings: Settings, topic: str, group_id: str) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.writer = WRITERS[topic]
+        self.consumer = Consumer(consumer_config(settings, group_id))
+        self.dead_letters = Producer(
+            {
+                "bootstrap.servers": settings.kafka_servers,
+                "enable.idempotence": True,
+                "acks": "all",
+            }
+        )
+        self.conn: psycopg.Connection | None = None
+        self.pending: list[TopicPartition] = []
+        self.consumer.subscribe([topic], on_revoke=_log_revoke, on_assign=_log_assign)
+
+    def __enter__(self) -> _TopicReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.consumer.close()
+        self.dead_letters.flush(10)
+        if self.conn is not None:
+            self.conn.close()
+
+    def poll(self, limit: int, timeout: float) -> list[Message]:
+        """Up to `limit` messages, or none after `timeout` seconds."""
+        messages = self.consumer.consume(num_messages=limit, timeout=timeout)
+        return [m for m in messages if _usable(m)]
+
+    def write(self, messages: Sequence[Message]) -> WriteCounts:
+        """Decode `messages`, park the unreadable, write the rest in a transaction."""
+        batch, bad = _decode(self.topic, messages)
+        _send_dead_letters(self.dead_letters, self.topic, bad)
+
+        def attempt(conn: psycopg.Connection) -> WriteCounts:
+            with conn.transaction():
+                counts = self.writer(conn, batch)
+                hold(conn, bad)
+            counts.dead_lettered = len(bad)
+            return counts
+
+        return self._with_database(attempt)
+
+    def commit(self, messages: Sequence[Message]) -> None:
+        """Commit the offsets after `messages`, and any that failed before."""
+        offsets = _merge_offsets(self.pending, _next_offsets(messages))
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as error:
+            # NOTE: not committing is safe: the batch is already in the database
+            # and a redelivery of it changes nothing. Keep the offsets for the
+            # next commit rather than stopping the run.
+            logger.warning(
+                "Kafka did not take the offsets of %s (%s); they go with the next "
+                "commit, and a restart before then reads the batch again",
+                self.topic,
+                error,
+            )
+            self.pending = offsets
+            return
+        self.pending = []
+
+    def tidy(self, report: ConsumeReport) -> None:
+        """While idle: commit what is pending, apply votes whose voters arrived."""
+        if self.pending:
+            self.commit([])
+        if self.topic != VOTE_TOPIC:
+            return
+
+        def sweep(conn: psycopg.Connection) -> WriteCounts:
+            with conn.transaction():
+                return apply_parked_votes(conn)
+
+        counts = self._with_database(sweep)
+        if counts.unparked or counts.rejected:
+            logger.info(
+                "applied %d parked votes whose voters arrived (%d rejected)",
+                counts.unparked,
+                counts.rejected,
+            )
+            report.counts.add(counts)
+
+    def caught_up(self) -> bool:
+        """Whether every assigned partition is read and committed to its end."""
+        return _caught_up(self.consumer)
+
+    def _with_database(self, work: Callable[[psycopg.Connection], T]) -> T:
+        """Run `work` on the connection, connecting again while the database is down."""
+        for attempt in Retrying(
+            retry=retry_if_exception_type(psycopg.OperationalError),
+            wait=wait_exponential(multiplier=0.5, max=10),
+            stop=stop_after_delay(DATABASE_PATIENCE_S),
+            before_sleep=self._forget_connection,
+            reraise=True,
+        ):
+            with attempt:
+                if self.conn is None or self.conn.closed:
+                    self.conn = connect(self.settings)
+                return work(self.conn)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    def _forget_connection(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "PostgreSQL failed while writing %s (%s); connecting again and writing "
+            "the same batch",
+            self.topic,
+            error,
+        )
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
 
 
 def _caught_up(consumer: Consumer) -> bool:
@@ -211,7 +330,9 @@ def _usable(message: Message) -> bool:
     return False
 
 
-def _decode(topic: str, messages: Sequence[Message]) -> tuple[list[Positioned], list[Held]]:
+def _decode(
+    topic: str, messages: Sequence[Message]
+) -> tuple[list[Positioned], list[Held]]:
     batch: list[Positioned] = []
     bad: list[Held] = []
     for message in messages:
@@ -258,16 +379,14 @@ def _send_dead_letters(producer: Producer, topic: str, bad: Sequence[Held]) -> N
     logger.warning("sent %d undecodable %s messages to %s", len(bad), topic, target)
 
 
-def _sweep_parked(conn: psycopg.Connection, report: ConsumeReport) -> None:
-    with conn.transaction():
-        counts = apply_parked_votes(conn)
-    if counts.unparked or counts.rejected:
-        logger.info(
-            "applied %d parked votes whose voters arrived (%d rejected)",
-            counts.unparked,
-            counts.rejected,
-        )
-        report.counts.add(counts)
+def _merge_offsets(
+    earlier: Sequence[TopicPartition], later: Sequence[TopicPartition]
+) -> list[TopicPartition]:
+    merged = {(tp.topic, tp.partition): tp.offset for tp in earlier}
+    for tp in later:
+        key = (tp.topic, tp.partition)
+        merged[key] = max(merged.get(key, -1), tp.offset)
+    return [TopicPartition(t, p, offset) for (t, p), offset in merged.items()]
 
 
 def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:

@@ -99,9 +99,7 @@ def write_registrations(
             ) on commit delete rows
             """
         )
-        with cur.copy(
-            "copy incoming_voters from stdin"
-        ) as copy:
+        with cur.copy("copy incoming_voters from stdin") as copy:
             for event in events:
                 copy.write_row(_voter_row(event))
         cur.execute(

@@ -63,11 +63,14 @@ def extract_changes(
             for table in tables:
                 since = watermarks.get(table.name, 0)
                 path = folder / f"{table.name}.csv"
-                with path.open("wb") as out, cur.copy(
-                    f"copy ({table.source_query()}) to stdout "
-                    "with (format csv, header true)",
-                    (str(since),),
-                ) as copy:
+                with (
+                    path.open("wb") as out,
+                    cur.copy(
+                        f"copy ({table.source_query()}) to stdout "
+                        "with (format csv, header true)",
+                        (str(since),),
+                    ) as copy,
+                ):
                     for chunk in copy:
                         out.write(chunk)
                 extracts.append(Extract(table, path, cur.rowcount))

@@ -1,4 +1,4 @@
-"""What a warehouse offers the sync: raw tables, their watermarks, one-transaction loads."""
+"""What a warehouse offers the sync: raw tables, watermarks, one-transaction loads."""
 
 from __future__ import annotations
 

@@ -24,7 +24,9 @@ def results_query(settings: Settings) -> tuple[Query, Callable[[], None]]:
 
         from warehouse.duckdb_target import published_path
 
-        conn = duckdb.connect(str(published_path(settings.warehouse_path)), read_only=True)
+        conn = duckdb.connect(
+            str(published_path(settings.warehouse_path)), read_only=True
+        )
 
         def run(sql: str, params: tuple[Any, ...]) -> Rows:
             return conn.execute(sql.replace("%s", "?"), list(params)).fetchall()

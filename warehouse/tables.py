@@ -41,8 +41,7 @@ class RawTable:
         """Postgres query of the rows changed since a watermark, one parameter."""
         items = ",\n    ".join(column.select for column in self.columns)
         return (
-            f"select\n    {items}\nfrom {self.name}\n"
-            "where change_xid >= %s::text::xid8"
+            f"select\n    {items}\nfrom {self.name}\nwhere change_xid >= %s::text::xid8"
         )
 
 

@@ -59,7 +59,9 @@ def registration() -> MakeRegistration:
 def vote() -> MakeVote:
     """Makes a valid vote event for DEM; keyword arguments override its fields."""
 
-    def make(voter: RegistrationEvent, party: str = "dem", **overrides: object) -> VoteEvent:
+    def make(
+        voter: RegistrationEvent, party: str = "dem", **overrides: object
+    ) -> VoteEvent:
         fields: dict[str, object] = {
             "event_id": uuid.uuid4(),
             "voter_id": voter.voter_id,

@@ -24,7 +24,9 @@ MakeRegistration = Callable[..., RegistrationEvent]
 MakeVote = Callable[..., VoteEvent]
 
 
-def produce(settings: Settings, topic: str, values: list[bytes], keys: list[str]) -> None:
+def produce(
+    settings: Settings, topic: str, values: list[bytes], keys: list[str]
+) -> None:
     producer = Producer({"bootstrap.servers": settings.kafka_servers, "acks": "all"})
     for key, value in zip(keys, values, strict=True):
         producer.produce(topic, key=key.encode(), value=value)

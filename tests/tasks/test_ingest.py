@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from collections.abc import Callable
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -20,7 +19,9 @@ MakeVote = Callable[..., VoteEvent]
 
 def registrations(db: psycopg.Connection, *events: object) -> WriteCounts:
     with db.transaction():
-        return write_registrations(db, [Positioned(e, 0, i) for i, e in enumerate(events)])
+        return write_registrations(
+            db, [Positioned(e, 0, i) for i, e in enumerate(events)]
+        )
 
 
 def votes(db: psycopg.Connection, *events: object) -> WriteCounts:

@@ -151,9 +151,9 @@ def test_transaction_that_commits_after_a_sync_is_copied_by_the_next(
 
     assert during.rows["votes"] == 1
     assert after.rows["votes"] >= 1
-    assert query(warehouse_file, "select count(*), count(distinct vote_id) from raw.votes") == [
-        (2, 2)
-    ]
+    assert query(
+        warehouse_file, "select count(*), count(distinct vote_id) from raw.votes"
+    ) == [(2, 2)]
 
 
 def test_timestamps_keep_microseconds_whatever_the_session_time_zone(
@@ -209,6 +209,4 @@ def test_crash_between_load_and_watermark_is_repaired_without_duplicates(
     assert query(
         warehouse_file, "select count(*), count(distinct vote_id) from raw.votes"
     ) == [(4, 4)]
-    assert query(
-        warehouse_file, "select count(*) from raw._sync_state"
-    ) == [(4,)]
+    assert query(warehouse_file, "select count(*) from raw._sync_state") == [(4,)]

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help install up down status reset test test-fast demo lint
+.PHONY: help install browser up down status reset test test-fast demo dashboard lint
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)  ## make the virtual environment from the lock file
 
+browser:  ## install Debian's chromium for the browser tests when missing
+	scripts/ensure-chromium
+
 up: install  ## start PostgreSQL, Kafka, the Prefect server and the API
 	$(PY) -m services up
 
@@ -36,7 +39,7 @@ status: install  ## report each service's health
 reset: install  ## stop the services and delete their data, keeping the installation
 	$(PY) -m services reset
 
-test: install  ## run every test against services of its own
+test: install browser  ## run every test against services of its own
 	$(PY) -m pytest
 
 test-fast: install  ## run the tests that need no service
@@ -44,6 +47,9 @@ test-fast: install  ## run the tests that need no service
 
 demo: up  ## run the 2020 election at 1:10,000 through the whole pipeline
 	$(PY) -m flows.pipeline --scenario 2020 --ratio 10000
+
+dashboard: install  ## serve the dashboard on http://127.0.0.1:8050
+	$(PY) -m dashboard
 
 lint: install  ## check style with ruff
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

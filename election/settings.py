@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(6, description="Partitions of each topic.")
     kafka_heap: str = Field("512m", description="Java heap of the local broker.")
 
+    consumer_group_prefix: str = Field(
+        "election",
+        description="Consumer groups are <prefix>-registration and <prefix>-vote.",
+    )
+    park_grace_s: float = Field(
+        60.0,
+        description="A vote parked for want of its voter is dead-lettered once it "
+        "has waited this long and the registration stream has caught up.",
+    )
+
     # PostgreSQL
     database_url: SecretStr | None = Field(
         None,
@@ -73,6 +83,13 @@ class Settings(BaseSettings):
         5.0, description="Longest wait for the broker to acknowledge an event."
     )
 
+    # Dashboard
+    dashboard_host: str = Field("127.0.0.1", description="Host of the dashboard.")
+    dashboard_port: int = Field(8050, description="Port the dashboard serves on.")
+    dashboard_refresh_s: float = Field(
+        5.0, description="Seconds between the pages' refreshes; 0 turns them off."
+    )
+
     # Warehouse
     warehouse: Literal["duckdb", "snowflake"] = Field(
         "duckdb", description="Where the sync copies the staging tables to."
@@ -99,6 +116,10 @@ class Settings(BaseSettings):
     def kafka_servers(self) -> str:
         """Bootstrap servers the clients connect to."""
         return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    def consumer_group(self, topic: str) -> str:
+        """The consumer group that reads `topic` into PostgreSQL."""
+        return f"{self.consumer_group_prefix}-{topic}"
 
     @property
     def uses_local_postgres(self) -> bool:

@@ -23,7 +23,7 @@ def _run(
 ) -> ConsumeReport:
     logger = get_run_logger()
     settings = get_settings()
-    group = group_id or f"election-{topic}"
+    group = group_id or settings.consumer_group(topic)
     logger.info(
         "consuming %s as group %s from %s (%s)",
         topic,

@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from dashboard.report import write_report
 from election.db import connect
 from election.scenario import Scenario, load_scenario
 from election.settings import Settings, get_settings
@@ -181,6 +182,13 @@ def run_election(
         "registrations": election.total_registrations,
         "votes": election.total_votes,
     }
+    if settings.warehouse == "duckdb":
+        report = write_report(
+            settings,
+            election.election_id,
+            settings.data_dir / "reports" / f"{election.election_id}.html",
+        )
+        results["report"] = report.as_uri()
     _leave_artifacts(results)
     _check_counts(results)
     return results

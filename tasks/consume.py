@@ -43,6 +43,7 @@ from tasks.ingest import (
     WriteCounts,
     apply_parked_votes,
     dead_letter_payload,
+    expire_parked_votes,
     hold,
     write_registrations,
     write_votes,
@@ -111,7 +112,9 @@ def consumer_config(settings: Settings, group_id: str) -> dict[str, object]:
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "fetch.min.bytes": 1,
-        "session.timeout.ms": 45_000,
+        # a consumer killed without leaving hands its partitions on after 10 s
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 2_000,
         "max.poll.interval.ms": 300_000,
     }
 
@@ -204,6 +207,7 @@ class _TopicReader:
             }
         )
         self.conn: psycopg.Connection | None = None
+        self.registrations: Consumer | None = None
         self.pending: list[TopicPartition] = []
         self.consumer.subscribe([topic], on_revoke=_log_revoke, on_assign=_log_assign)
 
@@ -212,6 +216,8 @@ class _TopicReader:
 
     def __exit__(self, *exc: object) -> None:
         self.consumer.close()
+        if self.registrations is not None:
+            self.registrations.close()
         self.dead_letters.flush(10)
         if self.conn is not None:
             self.conn.close()
@@ -273,6 +279,42 @@ class _TopicReader:
                 counts.rejected,
             )
             report.counts.add(counts)
+        if self._with_database(self._overdue) and self._registrations_caught_up():
+            expired = self._with_database(self._expire_parked)
+            report.counts.dead_lettered += expired
+
+    def _overdue(self, conn: psycopg.Connection) -> bool:
+        """Whether a vote has been parked longer than the grace period."""
+        row = conn.execute(
+            "select exists (select 1 from held_events where status = 'parked' "
+            "and created_at < now() - make_interval(secs => %s))",
+            (self.settings.park_grace_s,),
+        ).fetchone()
+        conn.commit()
+        return bool(row[0])
+
+    def _expire_parked(self, conn: psycopg.Connection) -> int:
+        with conn.transaction():
+            expired = expire_parked_votes(conn, self.settings.park_grace_s)
+            # the dead letters reach Kafka before the transaction commits; if it
+            # does not, the next sweep sends them again
+            _send_dead_letters(self.dead_letters, self.topic, expired)
+        return len(expired)
+
+    def _registrations_caught_up(self) -> bool:
+        """Whether the registration consumers have written all there is to read."""
+        if self.registrations is None:
+            self.registrations = Consumer(
+                consumer_config(
+                    self.settings, self.settings.consumer_group(REGISTRATION_TOPIC)
+                )
+            )
+        metadata = self.registrations.list_topics(REGISTRATION_TOPIC, timeout=10)
+        partitions = [
+            TopicPartition(REGISTRATION_TOPIC, p)
+            for p in metadata.topics[REGISTRATION_TOPIC].partitions
+        ]
+        return _all_read(self.registrations, partitions)
 
     def caught_up(self) -> bool:
         """Whether every assigned partition is read and committed to its end."""
@@ -308,9 +350,12 @@ class _TopicReader:
 
 def _caught_up(consumer: Consumer) -> bool:
     assignment = consumer.assignment()
-    if not assignment:
-        return False
-    for committed in consumer.committed(assignment, timeout=10):
+    return bool(assignment) and _all_read(consumer, assignment)
+
+
+def _all_read(consumer: Consumer, partitions: list[TopicPartition]) -> bool:
+    """Whether the consumer's group has committed every partition to its end."""
+    for committed in consumer.committed(partitions, timeout=10):
         low, high = consumer.get_watermark_offsets(committed, timeout=10, cached=False)
         position = committed.offset if committed.offset >= 0 else low
         if position < high:

@@ -388,6 +388,33 @@ def apply_parked_votes(
     return counts
 
 
+def expire_parked_votes(conn: psycopg.Connection, grace_s: float) -> list[Held]:
+    """Turn votes parked longer than `grace_s` into dead letters, in the transaction.
+
+    Call only once the registration stream has caught up: their voters are not
+    coming. `python -m flows.replay` brings them back if they do.
+    """
+    rows = conn.execute(
+        """
+        update held_events
+        set status = 'dead_letter',
+            reason = 'voter ' || voter_id || ' never registered: the registration '
+                || 'stream caught up and the vote waited '
+                || round(extract(epoch from now() - created_at)) || ' s',
+            updated_at = now()
+        where status = 'parked'
+            and created_at < now() - make_interval(secs => %s)
+        returning event_id, topic, reason, payload, voter_id, kafka_partition,
+            kafka_offset
+        """,
+        (grace_s,),
+    ).fetchall()
+    return [
+        Held(event_id, topic, "dead_letter", reason, payload, voter, partition, offset)
+        for event_id, topic, reason, payload, voter, partition, offset in rows
+    ]
+
+
 def dead_letter_payload(value: bytes | None) -> str:
     """The text kept of a message that could not be decoded."""
     if value is None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
-import stat
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,27 +34,22 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def open_to_other_users(folder: Path, base: Path) -> None:
-    """Let other system users pass through `folder` and its parents up to `base`.
+@pytest.fixture(scope="session")
+def services_base() -> Iterator[Path]:
+    """A folder for this session's service data, outside pytest's private temp.
 
-    NOTE: pytest makes its temporary folders private (0700), but when the tests
-    run as root PostgreSQL runs as the `postgres` user, which must pass through
-    them to reach its data. Passage (o+x) lets it in without letting it list them.
+    NOTE: pytest closes its temp root (0700) again whenever another session starts,
+    which would lock the `postgres` user out of a server it has to restart; this
+    folder is the session's own, open to passage (0711), removed at the end.
     """
-    if os.geteuid() != 0:
-        return
-    for path in (folder, *folder.parents):
-        mode = path.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            path.chmod(mode | stat.S_IXOTH)
-        if path == base:
-            break
+    base = Path(tempfile.mkdtemp(prefix="election-tests-"))
+    base.chmod(0o711)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def make_service_settings(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Callable[[], Settings]:
+def make_service_settings(services_base: Path) -> Callable[[], Settings]:
     """A factory of settings for services of their own: free ports, a fresh folder.
 
     Each call gives new ports and a new data folder, and always the local
@@ -61,11 +57,11 @@ def make_service_settings(
     stops whatever services are left in those folders should the session die
     before its teardown.
     """
-    watch(os.getpid(), tmp_path_factory.getbasetemp())
+    watch(os.getpid(), services_base)
 
     def make() -> Settings:
-        data_dir = tmp_path_factory.mktemp("stack")
-        open_to_other_users(data_dir, tmp_path_factory.getbasetemp().parent)
+        data_dir = Path(tempfile.mkdtemp(prefix="stack-", dir=services_base))
+        data_dir.chmod(0o711)
         postgres, kafka, controller, prefect, api = free_ports(5)
         return Settings(
             data_dir=data_dir,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import psycopg
 import pytest
@@ -86,3 +88,13 @@ def test_the_marts_are_published_for_readers(
     first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     assert published_path(stack.warehouse_path).exists()
+
+
+def test_the_run_leaves_a_static_report(
+    first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    first, _ = first_and_second_run
+    report = Path(urlparse(first["report"]).path)
+
+    assert report.exists()
+    assert "Joseph R. Biden Jr." in report.read_text()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +48,9 @@ class Warehouse(Protocol):
 
     def counts(self, tables: Sequence[RawTable]) -> dict[str, int]:
         """Rows per raw table."""
+
+    def key_versions(self, table: RawTable) -> Iterable[tuple[object, datetime]]:
+        """Each row's key and `updated_at`, for reconciliation."""
 
     def election_counts(self, election_id: str) -> dict[str, int]:
         """Voters and votes of one election in the raw tables."""

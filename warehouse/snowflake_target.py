@@ -386,6 +386,12 @@ class SnowflakeWarehouse:
             result[table.name] = int(rows[0][0])
         return result
 
+    def key_versions(self, table: RawTable) -> list[tuple[object, datetime]]:
+        """Each row's key and `updated_at`, for reconciliation."""
+        return self._execute(
+            f"select {table.key}, updated_at from {RAW_SCHEMA}.{table.name}", []
+        )
+
     def election_counts(self, election_id: str) -> dict[str, int]:
         """Voters and votes of one election in the raw tables."""
         return {

@@ -13,6 +13,7 @@ import pytest
 from election.contracts import RegistrationEvent, VoteEvent
 from election.settings import Settings
 from tasks.ingest import Positioned, write_registrations, write_votes
+from tasks.reconcile import reconcile_tables
 from tasks.sync import SyncResult, sync_tables
 from warehouse import open_warehouse
 from warehouse.duckdb_target import DuckDBWarehouse
@@ -167,3 +168,27 @@ def test_open_warehouse_gives_the_snowflake_target_of_the_settings(
     assert target.name == "snowflake"
     assert result.rows["voters"] == 2
     assert counts == {"elections": 1, "candidates": 3, "voters": 2, "votes": 0}
+
+
+def test_reconciliation_finds_snowflake_equal_after_a_sync(
+    sync_settings: Settings,
+    db: psycopg.Connection,
+    registration: MakeRegistration,
+    vote: MakeVote,
+    run_sync: RunSync,
+) -> None:
+    voters = [registration() for _ in range(3)]
+    write(db, *voters)
+    write(db, *(vote(v) for v in voters))
+    run_sync()
+
+    target = SnowflakeWarehouse.from_settings(sync_settings, credentials_block=None)
+    try:
+        differences = reconcile_tables(sync_settings, target, RAW_TABLES)
+    finally:
+        target.close()
+
+    assert [(d.table, d.equal) for d in differences] == [
+        (table.name, True) for table in RAW_TABLES
+    ]
+    assert differences[-1].target_rows == 3

@@ -5,12 +5,21 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from pydantic import SecretStr
 
+from election.contracts import RegistrationEvent, VoteEvent, candidate_id
 from election.settings import Settings, get_settings
 from services import KafkaBroker, PostgresServer, PrefectServer, Stack
 from services.watchdog import watch
@@ -165,3 +174,148 @@ def stack(service_settings: Settings) -> Iterator[Settings]:
     services.up()
     yield service_settings
     services.down()
+
+
+# A Snowflake emulator, for the warehouse and dbt tests
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+def _wait_until_listening(
+    port: int, process: subprocess.Popen[bytes], log: Path
+) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"fakesnow exited with code {process.returncode} before listening on "
+                f"port {port}: read {log}"
+            )
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(
+        f"fakesnow did not listen on port {port} within {STARTUP_TIMEOUT_S:.0f} s: "
+        f"read {log}"
+    )
+
+
+@pytest.fixture(scope="session")
+def fakesnow_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A fakesnow server in HTTP mode on a free port, for the session; yields the port.
+
+    Its log, and the files PUT into its stages, are in the session's `fakesnow`
+    temporary folder.
+    """
+    (port,) = free_ports(1)
+    folder = tmp_path_factory.mktemp("fakesnow")
+    log = folder / "fakesnow.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fakesnow", "-s", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # fakesnow keeps staged files in a temporary folder it never removes
+            env={**os.environ, "TMPDIR": str(folder)},
+        )
+    try:
+        _wait_until_listening(port, process, log)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def emulator(fakesnow_port: int) -> Callable[[], dict[str, Any]]:
+    """Makes settings fields that point the Snowflake target at a new fakesnow database.
+
+    fakesnow makes a database the first time a session names it, so each call
+    gives a warehouse that shares nothing with the others.
+    """
+
+    def fields() -> dict[str, Any]:
+        return {
+            "warehouse": "snowflake",
+            "snowflake_account": "fakesnow",
+            "snowflake_user": "fake",
+            "snowflake_password": SecretStr("snow"),
+            "snowflake_database": f"TEST_{uuid.uuid4().hex[:12].upper()}",
+            "snowflake_host": "127.0.0.1",
+            "snowflake_port": fakesnow_port,
+            "snowflake_protocol": "http",
+        }
+
+    return fields
+
+
+# The staging database and events, for the ingestion and sync tests
+
+ELECTION = "us2020-r10000"
+T0 = datetime(2020, 10, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+MakeRegistration = Callable[..., RegistrationEvent]
+MakeVote = Callable[..., VoteEvent]
+
+
+@pytest.fixture
+def db(postgres: Settings) -> Iterator[psycopg.Connection]:
+    """A connection to an emptied staging database (autocommit)."""
+    with psycopg.connect(postgres.postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            "truncate elections, candidates, voters, votes, held_events cascade"
+        )
+        yield conn
+
+
+@pytest.fixture
+def registration() -> MakeRegistration:
+    """Makes a valid registration event; keyword arguments override its fields."""
+
+    def make(**overrides: object) -> RegistrationEvent:
+        fields: dict[str, object] = {
+            "event_id": uuid.uuid4(),
+            "voter_id": uuid.uuid4(),
+            "election_id": ELECTION,
+            "state": "PA",
+            "district": None,
+            "occurred_at": T0,
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ada@example.com",
+            "phone": "(215)-555-0100",
+            "gender": "female",
+            "birth_date": date(1980, 5, 17),
+            "registered_at": T0,
+        }
+        fields.update(overrides)
+        return RegistrationEvent(**fields)
+
+    return make
+
+
+@pytest.fixture
+def vote() -> MakeVote:
+    """Makes a valid vote event for DEM; keyword arguments override its fields."""
+
+    def make(
+        voter: RegistrationEvent, party: str = "dem", **overrides: object
+    ) -> VoteEvent:
+        fields: dict[str, object] = {
+            "event_id": uuid.uuid4(),
+            "voter_id": voter.voter_id,
+            "election_id": voter.election_id,
+            "state": voter.state,
+            "district": voter.district,
+            "candidate_id": candidate_id(voter.election_id, party),
+            "cast_at": T0 + timedelta(days=30),
+        }
+        fields.update(overrides)
+        return VoteEvent(**fields)
+
+    return make

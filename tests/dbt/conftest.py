@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 from raw_warehouse import (
-    DBT_BIN,
     ELECTION_DAY,
     FIRST_SYNC_AT,
     SYNTHETIC_ELECTION_ID,
@@ -88,52 +83,19 @@ def official_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"fakesnow exited with code {process.returncode} before "
-                f"listening on port {port}"
-            )
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"fakesnow did not listen on port {port} within 30 s")
-
-
 @pytest.fixture(scope="session")
-def snowflake_emulator() -> Iterator[dict[str, str]]:
-    """A fakesnow server on a free port; yields the ELECTION_SNOWFLAKE_* variables."""
-    pytest.importorskip("fakesnow")
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(DBT_BIN.parent / "fakesnow"), "-s", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield {
-            "ELECTION_DBT_TARGET": "snowflake",
-            "ELECTION_SNOWFLAKE_ACCOUNT": "fakesnow",
-            "ELECTION_SNOWFLAKE_USER": "fake",
-            "ELECTION_SNOWFLAKE_PASSWORD": "snow",
-            "ELECTION_SNOWFLAKE_DATABASE": "ELECTION",
-            "ELECTION_SNOWFLAKE_HOST": "127.0.0.1",
-            "ELECTION_SNOWFLAKE_PORT": str(port),
-            "ELECTION_SNOWFLAKE_PROTOCOL": "http",
-        }
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def snowflake_emulator(fakesnow_port: int) -> dict[str, str]:
+    """The session's fakesnow server as the ELECTION_SNOWFLAKE_* variables."""
+    return {
+        "ELECTION_DBT_TARGET": "snowflake",
+        "ELECTION_SNOWFLAKE_ACCOUNT": "fakesnow",
+        "ELECTION_SNOWFLAKE_USER": "fake",
+        "ELECTION_SNOWFLAKE_PASSWORD": "snow",
+        "ELECTION_SNOWFLAKE_DATABASE": "ELECTION",
+        "ELECTION_SNOWFLAKE_HOST": "127.0.0.1",
+        "ELECTION_SNOWFLAKE_PORT": str(fakesnow_port),
+        "ELECTION_SNOWFLAKE_PROTOCOL": "http",
+    }
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Literal
 
@@ -298,8 +299,16 @@ def main() -> None:
         "--source", choices=["offline", "randomuser"], default="offline"
     )
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--warehouse",
+        choices=["duckdb", "snowflake"],
+        help="the warehouse to sync into; ELECTION_WAREHOUSE by default",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
+    if args.warehouse:
+        os.environ["ELECTION_WAREHOUSE"] = args.warehouse
+        get_settings.cache_clear()
     try:
         results = run_election(
             scenario=args.scenario,

@@ -319,3 +319,19 @@ def vote() -> MakeVote:
         return VoteEvent(**fields)
 
     return make
+
+
+@pytest.fixture
+def write_events(db: psycopg.Connection) -> Callable[..., None]:
+    """Writes registration or vote events into the staging database, one batch."""
+    from tasks.ingest import Positioned, write_registrations, write_votes
+
+    def write(*events: RegistrationEvent | VoteEvent) -> None:
+        with db.transaction():
+            batch = [Positioned(event) for event in events]
+            if isinstance(events[0], RegistrationEvent):
+                write_registrations(db, batch)
+            else:
+                write_votes(db, batch)
+
+    return write

@@ -45,15 +45,6 @@ def run_sync(
     yield run
 
 
-def write(db: psycopg.Connection, *events: RegistrationEvent | VoteEvent) -> None:
-    with db.transaction():
-        batch = [Positioned(event) for event in events]
-        if isinstance(events[0], RegistrationEvent):
-            write_registrations(db, batch)
-        else:
-            write_votes(db, batch)
-
-
 def query(path: Path, sql: str) -> list[tuple[object, ...]]:
     with duckdb.connect(str(path), read_only=True) as conn:
         return conn.execute(sql).fetchall()
@@ -65,14 +56,15 @@ def test_rerun_moves_nothing_and_new_rows_move_alone(
     vote: MakeVote,
     run_sync: Callable[[], SyncResult],
     warehouse_file: Path,
+    write_events: Callable[..., None],
 ) -> None:
     voters = [registration() for _ in range(3)]
-    write(db, *voters)
-    write(db, *(vote(v) for v in voters[:2]))
+    write_events(*voters)
+    write_events(*(vote(v) for v in voters[:2]))
 
     first = run_sync()
     rerun = run_sync()
-    write(db, vote(voters[2]))
+    write_events(vote(voters[2]))
     after_new_vote = run_sync()
 
     assert first.rows == {"elections": 1, "candidates": 3, "voters": 3, "votes": 2}
@@ -91,11 +83,12 @@ def test_no_name_or_contact_detail_reaches_the_warehouse(
     registration: MakeRegistration,
     run_sync: Callable[[], SyncResult],
     warehouse_file: Path,
+    write_events: Callable[..., None],
 ) -> None:
     voter = registration(
         first_name="Zenobia", last_name="Quartermaine", email="zq@example.org"
     )
-    write(db, voter)
+    write_events(voter)
 
     run_sync()
 
@@ -124,9 +117,10 @@ def test_transaction_that_commits_after_a_sync_is_copied_by_the_next(
     vote: MakeVote,
     run_sync: Callable[[], SyncResult],
     warehouse_file: Path,
+    write_events: Callable[..., None],
 ) -> None:
     early, late = registration(), registration()
-    write(db, early, late)
+    write_events(early, late)
     run_sync()
 
     # a transaction begins (and stamps its rows) before the sync, commits after
@@ -145,7 +139,7 @@ def test_transaction_that_commits_after_a_sync_is_copied_by_the_next(
                     slow_vote.cast_at,
                 ),
             )
-            write(db, vote(early))
+            write_events(vote(early))
             during = run_sync()
         after = run_sync()
 
@@ -166,11 +160,14 @@ def test_timestamps_keep_microseconds_whatever_the_session_time_zone(
 ) -> None:
     voter = registration()
     cast_at = datetime(2020, 11, 3, 23, 59, 59, 999_999, tzinfo=UTC)
-    with psycopg.connect(
-        postgres.postgres_dsn, options="-c TimeZone=Pacific/Chatham"
-    ) as other_zone:
-        write(other_zone, voter)
-        write(other_zone, vote(voter, cast_at=cast_at))
+    with (
+        psycopg.connect(
+            postgres.postgres_dsn, options="-c TimeZone=Pacific/Chatham"
+        ) as other_zone,
+        other_zone.transaction(),
+    ):
+        write_registrations(other_zone, [Positioned(voter)])
+        write_votes(other_zone, [Positioned(vote(voter, cast_at=cast_at))])
 
     run_sync()
 
@@ -187,10 +184,11 @@ def test_crash_between_load_and_watermark_is_repaired_without_duplicates(
     run_sync: Callable[[], SyncResult],
     warehouse_file: Path,
     monkeypatch: pytest.MonkeyPatch,
+    write_events: Callable[..., None],
 ) -> None:
     voters = [registration() for _ in range(4)]
-    write(db, *voters)
-    write(db, *(vote(v) for v in voters))
+    write_events(*voters)
+    write_events(*(vote(v) for v in voters))
     real_merge = DuckDBWarehouse._merge
 
     def crash_on_votes(self: DuckDBWarehouse, extract, synced_at):  # type: ignore[no-untyped-def]

@@ -12,7 +12,6 @@ import pytest
 
 from election.contracts import RegistrationEvent, VoteEvent
 from election.settings import Settings
-from tasks.ingest import Positioned, write_registrations, write_votes
 from tasks.reconcile import reconcile_tables
 from tasks.sync import SyncResult, sync_tables
 from warehouse import open_warehouse
@@ -47,15 +46,6 @@ def run_sync(sync_settings: Settings, tmp_path: Path) -> RunSync:
             target.close()
 
     return run
-
-
-def write(db: psycopg.Connection, *events: RegistrationEvent | VoteEvent) -> None:
-    with db.transaction():
-        batch = [Positioned(event) for event in events]
-        if isinstance(events[0], RegistrationEvent):
-            write_registrations(db, batch)
-        else:
-            write_votes(db, batch)
 
 
 def snowflake_rows(settings: Settings, table: RawTable) -> list[tuple[Any, ...]]:
@@ -98,11 +88,12 @@ def test_sync_lands_the_same_rows_as_the_duckdb_warehouse(
     run_sync: RunSync,
     sync_settings: Settings,
     tmp_path: Path,
+    write_events: Callable[..., None],
 ) -> None:
     voters = [registration(), registration(state="NE", district=2), registration()]
-    write(db, *voters)
+    write_events(*voters)
     cast_at = datetime(2020, 11, 3, 23, 59, 59, 999_999, tzinfo=UTC)
-    write(db, vote(voters[0]), vote(voters[1], "rep", cast_at=cast_at))
+    write_events(vote(voters[0]), vote(voters[1], "rep", cast_at=cast_at))
 
     result = run_sync()
     duckdb_file = tmp_path / "reference" / "warehouse.duckdb"
@@ -131,14 +122,15 @@ def test_rerun_moves_nothing_and_new_rows_move_alone(
     vote: MakeVote,
     run_sync: RunSync,
     sync_settings: Settings,
+    write_events: Callable[..., None],
 ) -> None:
     voters = [registration() for _ in range(3)]
-    write(db, *voters)
-    write(db, *(vote(v) for v in voters[:2]))
+    write_events(*voters)
+    write_events(*(vote(v) for v in voters[:2]))
 
     first = run_sync()
     rerun = run_sync()
-    write(db, vote(voters[2]))
+    write_events(vote(voters[2]))
     after_new_vote = run_sync()
 
     assert first.total == 9
@@ -158,8 +150,9 @@ def test_open_warehouse_gives_the_snowflake_target_of_the_settings(
     registration: MakeRegistration,
     sync_settings: Settings,
     tmp_path: Path,
+    write_events: Callable[..., None],
 ) -> None:
-    write(db, registration(), registration())
+    write_events(registration(), registration())
 
     with open_warehouse(sync_settings) as target:
         result = sync_tables(sync_settings, target, RAW_TABLES, tmp_path)
@@ -176,10 +169,11 @@ def test_reconciliation_finds_snowflake_equal_after_a_sync(
     registration: MakeRegistration,
     vote: MakeVote,
     run_sync: RunSync,
+    write_events: Callable[..., None],
 ) -> None:
     voters = [registration() for _ in range(3)]
-    write(db, *voters)
-    write(db, *(vote(v) for v in voters))
+    write_events(*voters)
+    write_events(*(vote(v) for v in voters))
     run_sync()
 
     target = SnowflakeWarehouse.from_settings(sync_settings, credentials_block=None)

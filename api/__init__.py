@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from api.auth import configured_token
 from api.errors import register_error_handlers
 from api.events import MAX_BULK_ITEMS
 from api.publisher import PUBLISHER_EXTENSION, EventPublisher, ProducerLike
@@ -30,15 +31,20 @@ def create_app(
 
     Returns:
         The app, with the registrations, votes, health and openapi blueprints.
+
+    Raises:
+        MissingTokenError: if the settings give no bearer token, since the API
+            takes no writes without one.
     """
     from api import health, openapi, registrations, votes
 
     settings = settings or get_settings()
+    token = configured_token(settings)
     app = Flask(__name__)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         ELECTION_SETTINGS=settings,
-        ELECTION_API_TOKEN=settings.resolved_api_token(),
+        ELECTION_API_TOKEN=token,
         ELECTION_MAX_BULK_ITEMS=MAX_BULK_ITEMS,
     )
     app.extensions[PUBLISHER_EXTENSION] = EventPublisher(settings, producer)

@@ -1,12 +1,13 @@
-"""JSON error responses: the ApiError that views raise and the app's error handlers."""
+"""The API's errors: the ApiError that views raise, its JSON answers, setup errors."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from pydantic_core import to_json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -20,6 +21,22 @@ def json_response(
     return Response(
         to_json(payload), status=status, headers=headers, mimetype="application/json"
     )
+
+
+class MissingTokenError(RuntimeError):
+    """The API was started without the bearer token that writes need.
+
+    Args:
+        token_file: Where `make up` keeps the token, `data_dir/api-token`.
+    """
+
+    def __init__(self, token_file: Path) -> None:
+        self.token_file = token_file
+        super().__init__(
+            "the API has no bearer token for writes: ELECTION_API_TOKEN is unset and "
+            f"{str(token_file)!r} is missing or empty; run `make up`, which writes "
+            "one, or set ELECTION_API_TOKEN"
+        )
 
 
 class ApiError(Exception):
@@ -70,17 +87,17 @@ def _describe_http_error(error: HTTPException) -> tuple[str, str | None]:
             "method",
         )
     if code == 413:
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = request.max_content_length or 0
         size = request.content_length
         body = "request body" if size is None else f"request body of {size} bytes"
         return (
-            f"{body} is over the limit of {limit} bytes; "
-            "split the events into smaller requests",
+            f"{body} is over the limit of {limit} bytes ({limit / 2**20:.1f} MiB); "
+            "send the events in smaller batches",
             "body",
         )
     if code >= 500:
         return "internal error while handling the request; see the API's log", None
-    return f"{error.name}: {error.description}", None
+    return f"{error.name}: {error.description}", "request"
 
 
 def _answer_http_error(error: HTTPException) -> Response:

@@ -5,16 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, request
-from pydantic_core import from_json
+from pydantic import ValidationError
+from pydantic_core import from_json, to_json
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, json_response
 from api.publisher import get_publisher
-from election.contracts import ContractError, Event, encode_event, parse_event
+from election.contracts import (
+    EVENT_TYPES,
+    ContractError,
+    Event,
+    describe_errors,
+    encode_event,
+)
 
 MAX_BULK_ITEMS = 5000
 """Default for the most events one bulk request may carry."""
 
 RETRY_AFTER = {"Retry-After": "1"}
+
+NUL_PROBLEM = (
+    "holds a NUL character (\\u0000), which PostgreSQL cannot store; remove it"
+)
 
 
 def _kind(value: object) -> str:
@@ -32,11 +44,34 @@ def _kind(value: object) -> str:
     return "an object"
 
 
+def read_body() -> bytes:
+    """The request body, at most `MAX_CONTENT_LENGTH` bytes, chunked bodies too.
+
+    Raises:
+        RequestEntityTooLarge: if the body is over the limit, which the app's
+            error handler answers with a JSON 413.
+    """
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    # NOTE: Werkzeug stops reading a body without Content-Length (a chunked one)
+    # at the limit and returns what it read, without an error; one byte more on
+    # the raw stream tells a body of exactly the limit from a longer one.
+    if (
+        limit is not None
+        and request.content_length is None
+        and len(body) >= limit
+        and request.input_stream.read(1)
+    ):
+        raise RequestEntityTooLarge()
+    return body
+
+
 def read_json() -> Any:
     """The parsed JSON body of the request.
 
     Raises:
         ApiError: 415 if the body is not declared JSON, 400 if it does not parse.
+        RequestEntityTooLarge: if the body is over `MAX_CONTENT_LENGTH` bytes.
     """
     if not request.is_json:
         raise ApiError(
@@ -45,11 +80,11 @@ def read_json() -> Any:
             f"{request.content_type or 'none'!r}; send the events as JSON",
             field="Content-Type",
         )
-    body = request.get_data(cache=False)
+    body = read_body()
     if not body.strip():
         raise ApiError(400, "request body is empty; send the events as JSON", "body")
     try:
-        return from_json(body)
+        return from_json(body, allow_inf_nan=False)
     except ValueError as error:
         raise ApiError(
             400,
@@ -59,7 +94,7 @@ def read_json() -> Any:
 
 
 def _validate(topic: str, item: object) -> Event:
-    """`item` as the event of `topic`.
+    """`item`, a JSON value, as the event of `topic`, its types checked strictly.
 
     Raises:
         ContractError: naming each field that is missing or wrong.
@@ -67,7 +102,20 @@ def _validate(topic: str, item: object) -> Event:
     if not isinstance(item, dict):
         problem = f"expected a {topic} event as a JSON object, got {_kind(item)}"
         raise ContractError(topic, [{"field": "body", "message": problem}])
-    return parse_event(topic, item)
+    nul = [
+        {"field": name, "message": NUL_PROBLEM}
+        for name, value in item.items()
+        if isinstance(value, str) and "\0" in value
+    ]
+    if nul:
+        raise ContractError(topic, nul)
+    # NOTE: strict JSON validation refuses what lax validation would coerce and
+    # the contract's JSON Schema forbids: a number as a timestamp (seconds or
+    # milliseconds, a guess) or a date, a string as the district.
+    try:
+        return EVENT_TYPES[topic].model_validate_json(to_json(item), strict=True)
+    except ValidationError as error:
+        raise ContractError(topic, describe_errors(error)) from error
 
 
 def _message(event: Event) -> tuple[bytes, bytes]:
@@ -101,7 +149,9 @@ def accept_one(topic: str) -> Response:
 
     [outcome] = get_publisher().publish(topic, [_message(event)])
     if outcome is not None:
-        raise ApiError(503, f"{outcome}; retry later", headers=RETRY_AFTER)
+        raise ApiError(
+            503, f"{outcome}; retry later", field="kafka", headers=RETRY_AFTER
+        )
     return json_response({"event_id": str(event.event_id)}, 202)
 
 
@@ -184,11 +234,13 @@ def _bulk_answer(
             f"Kafka did not acknowledge {unacknowledged} of the {valid} valid "
             f"{topic} events; send the items marked unacknowledged again"
         )
+        body["field"] = "kafka"
         return json_response(body, 503, RETRY_AFTER)
     if rejected and not valid:
         body["error"] = (
             f"none of the {rejected} {topic} events is valid; "
             "see the errors of each item"
         )
+        body["field"] = "body"
         return json_response(body, 400)
     return json_response(body, 207 if rejected else 202)

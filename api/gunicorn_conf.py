@@ -7,6 +7,7 @@ import logging
 from gunicorn.arbiter import Arbiter  # type: ignore[import-untyped]
 from gunicorn.workers.base import Worker  # type: ignore[import-untyped]
 
+from api.auth import configured_token
 from api.publisher import get_publisher
 from election.settings import get_settings
 
@@ -32,10 +33,16 @@ control_socket_disable = True
 
 
 def on_starting(server: Arbiter) -> None:
-    """Send the API's log to stderr at INFO, in the master and the workers."""
+    """Send the API's log to stderr at INFO; refuse to start without a token.
+
+    Raises:
+        MissingTokenError: a RuntimeError, which gunicorn reports in one line
+            before it exits, if no bearer token is configured.
+    """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    configured_token(_settings)
 
 
 def post_worker_init(worker: Worker) -> None:

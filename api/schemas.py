@@ -23,8 +23,9 @@ class ErrorResponse(BaseModel):
 
     error: str = Field(description="What is wrong and what to do about it.")
     field: str | None = Field(
-        description="The request field at fault (`body`, `Authorization`, "
-        "`Content-Type`, an event field), or null."
+        description="Where the problem lies: `body`, `Authorization`, "
+        "`Content-Type`, an event field, `kafka` when the broker did not "
+        "acknowledge, or null for an internal error."
     )
     problems: list[Problem] | None = Field(
         None, description="Each field of an invalid event that is missing or wrong."
@@ -78,6 +79,11 @@ class BulkResponse(BaseModel):
     results: list[BulkItem] = Field(description="One result per item, in order.")
     error: str | None = Field(
         None, description="What went wrong, on a 400 or 503 answer."
+    )
+    field: str | None = Field(
+        None,
+        description="On a 400 answer `body`, on a 503 answer `kafka`: where the "
+        "problem lies.",
     )
 
 

@@ -82,6 +82,14 @@ class _Event(BaseModel):
         description="Congressional district; required in ME and NE, absent elsewhere.",
     )
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: object, info: ValidationInfo) -> object:
+        # PostgreSQL cannot store NUL in text: such an event would poison its batch
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{info.field_name} must not contain a NUL character")
+        return value
+
     @field_validator("district", mode="after")
     @classmethod
     def _check_district(cls, district: int | None, info: ValidationInfo) -> int | None:

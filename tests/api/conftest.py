@@ -1,16 +1,22 @@
-"""Fixtures of the API tests: apps on a stub or a real broker, payloads, readers."""
+"""Fixtures of the API tests: apps on a stub or a real broker, gunicorn, payloads."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from confluent_kafka import (
     Consumer,
     KafkaError,
@@ -27,9 +33,17 @@ from pydantic import SecretStr
 from api import create_app
 from api.publisher import DeliveryCallback, get_publisher
 from election.settings import Settings
+from services import KafkaBroker
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "api-test-token"
 ELECTION = "us2020-r10000"
+LEADERLESS = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+"""Answers of a broker whose new topic has no partition leader yet."""
 
 Payload = dict[str, Any]
 PayloadFactory = Callable[..., Payload]
@@ -130,10 +144,16 @@ def make_event(
     return lambda route: factories[route]()
 
 
-@pytest.fixture
-def auth() -> dict[str, str]:
-    """The header that authorises writes to the test apps."""
-    return {"Authorization": f"Bearer {TOKEN}"}
+@pytest.fixture(scope="session")
+def token() -> str:
+    """The bearer token of the test apps."""
+    return TOKEN
+
+
+@pytest.fixture(scope="session")
+def auth(token: str) -> dict[str, str]:
+    """The header that authorises writes to the test apps; copy it to change it."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -169,17 +189,17 @@ def stub_client(stub_app: Flask) -> FlaskClient:
     return stub_app.test_client()
 
 
-@pytest.fixture
-def kafka_settings(stack: Settings) -> Settings:
-    """The test stack's settings with the API token of these tests."""
-    return stack.model_copy(
+@pytest.fixture(scope="session")
+def kafka_settings(kafka: Settings) -> Settings:
+    """The session broker's settings with the API token of these tests."""
+    return kafka.model_copy(
         update={"api_token": SecretStr(TOKEN), "produce_timeout_s": 5.0}
     )
 
 
 @pytest.fixture
 def kafka_app(kafka_settings: Settings) -> Iterator[Flask]:
-    """The API producing to the test stack's Kafka broker."""
+    """The API producing to the session's Kafka broker."""
     app = create_app(kafka_settings)
     app.config["TESTING"] = True
     yield app
@@ -210,10 +230,21 @@ class TopicReader:
         metadata = self._consumer.list_topics(topic, timeout=10)
         self._start = []
         for partition in metadata.topics[topic].partitions:
-            _, high = self._consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=10
-            )
+            high = self._high_watermark(TopicPartition(topic, partition))
             self._start.append(TopicPartition(topic, partition, high))
+
+    def _high_watermark(self, partition: TopicPartition, timeout_s: float = 30) -> int:
+        """The end offset of `partition`, waiting while a new topic elects leaders."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                _, high = self._consumer.get_watermark_offsets(partition, timeout=10)
+                return int(high)
+            except KafkaException as error:
+                code = error.args[0].code()
+                if code not in LEADERLESS or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
 
     def read(self, event_ids: set[str], timeout_s: float = 30.0) -> dict[str, Message]:
         """The messages carrying `event_ids`, by event id; fails after `timeout_s`."""
@@ -269,21 +300,126 @@ def _ensure_topic(settings: Settings, topic: str) -> None:
 
 
 @pytest.fixture
-def read_topic(kafka_settings: Settings) -> Iterator[Callable[[str], TopicReader]]:
-    """Open a TopicReader on a topic at its current end; closed after the test."""
+def open_reader() -> Iterator[Callable[[Settings, str], TopicReader]]:
+    """Open a TopicReader on the broker of some settings; closed after the test."""
     readers: list[TopicReader] = []
 
-    def open_reader(topic: str) -> TopicReader:
-        reader = TopicReader(kafka_settings, topic)
+    def open_on(settings: Settings, topic: str) -> TopicReader:
+        reader = TopicReader(settings, topic)
         readers.append(reader)
         return reader
 
-    yield open_reader
+    yield open_on
     for reader in readers:
         reader.close()
+
+
+@pytest.fixture
+def read_topic(
+    kafka_settings: Settings, open_reader: Callable[[Settings, str], TopicReader]
+) -> Callable[[str], TopicReader]:
+    """Open a TopicReader on a topic of the session's broker at its current end."""
+    return lambda topic: open_reader(kafka_settings, topic)
 
 
 @pytest.fixture
 def unused_port() -> int:
     """A loopback TCP port that nothing listens on right now."""
     return free_port()
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait until `url`/health answers 200; fail if the server exits or stays down."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"gunicorn exited with {server.returncode}"
+        try:
+            if requests.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the API at {url} was not healthy within {timeout_s} s")
+
+
+@contextmanager
+def _gunicorn(kafka_servers: str, folder: Path) -> Iterator[str]:
+    """Run `python -m api` with one worker on a free port; yield its base URL.
+
+    It produces to `kafka_servers`, takes the token of these tests and logs to
+    `folder`/gunicorn.log.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ELECTION_API_HOST": "127.0.0.1",
+        "ELECTION_API_PORT": str(port),
+        "ELECTION_API_WORKERS": "1",
+        "ELECTION_API_TOKEN": TOKEN,
+        "ELECTION_KAFKA_BOOTSTRAP": kafka_servers,
+        "ELECTION_DATA_DIR": str(folder),
+    }
+    log = (folder / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api"],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, server, timeout_s=30)
+        yield url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def served_api(
+    kafka_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The base URL of the API run by `python -m api` on the session's broker."""
+    with _gunicorn(kafka_settings.kafka_servers, tmp_path_factory.mktemp("api")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def isolated_api(
+    make_service_settings: Callable[[], Settings],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The base URL of `python -m api` on a Kafka broker of its own.
+
+    What a test sends it reaches no topic that other tests read, so it may
+    send anything the contracts allow.
+    """
+    broker = KafkaBroker(make_service_settings())
+    broker.start()
+    try:
+        with _gunicorn(broker.address, tmp_path_factory.mktemp("api")) as url:
+            yield url
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def private_broker(
+    make_service_settings: Callable[[], Settings],
+) -> Iterator[KafkaBroker]:
+    """A Kafka broker of this test alone, on its own ports, that it may stop.
+
+    The session's broker is shared; a test that takes a broker away uses this
+    one. It is stopped after the test.
+    """
+    broker = KafkaBroker(make_service_settings())
+    broker.start()
+    yield broker
+    broker.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
+from api.errors import MissingTokenError
 from api.schemas import BulkResponse, ErrorResponse
 from election.settings import Settings
 
@@ -17,10 +19,25 @@ ROUTES = ["/register", "/vote"]
 Payload = dict[str, Any]
 
 
+def _bearer(token: str) -> dict[str, str]:
+    """The Authorization header that carries `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _error(response: Any) -> ErrorResponse:
     """The error body of `response`, checked against its documented model."""
     assert response.mimetype == "application/json"
     return ErrorResponse.model_validate(response.get_json())
+
+
+def _streamed(auth: dict[str, str], chunked: bool) -> dict[str, Any]:
+    """Test-client options that send the body chunked, as gunicorn hands it on."""
+    if not chunked:
+        return {"headers": auth}
+    return {
+        "headers": {**auth, "Transfer-Encoding": "chunked"},
+        "environ_overrides": {"wsgi.input_terminated": True},
+    }
 
 
 class TestEventValidation:
@@ -59,6 +76,10 @@ class TestEventValidation:
             ("/vote", "voter_id", "not-a-uuid"),
             ("/vote", "schema_version", 2),
             ("/vote", "unexpected", "x"),
+            ("/register", "registered_at", 1601546400),
+            ("/register", "birth_date", 0),
+            ("/vote", "district", "2"),
+            ("/register", "first_name", "Ada\u0000"),
         ],
         ids=[
             "unknown-state",
@@ -67,6 +88,10 @@ class TestEventValidation:
             "bad-uuid",
             "future-schema",
             "extra-field",
+            "number-as-timestamp",
+            "number-as-date",
+            "string-as-district",
+            "nul-character",
         ],
     )
     def test_wrong_field_gets_400_naming_it(
@@ -141,6 +166,21 @@ class TestBodyFormat:
         assert error.field == "body"
         assert "not valid JSON" in error.error
 
+    def test_nan_gets_400_as_json_has_none(
+        self,
+        stub_client: FlaskClient,
+        auth: dict[str, str],
+        make_vote: Callable[..., Payload],
+    ) -> None:
+        body = json.dumps(make_vote()).replace('"district": 2', '"district": NaN')
+
+        response = stub_client.post(
+            "/vote", data=body, content_type="application/json", headers=auth
+        )
+
+        assert response.status_code == 400
+        assert "not valid JSON" in _error(response).error
+
     def test_empty_body_gets_400(
         self, stub_client: FlaskClient, auth: dict[str, str]
     ) -> None:
@@ -165,27 +205,65 @@ class TestBodyFormat:
         assert response.status_code == 415
         assert _error(response).field == "Content-Type"
 
-    def test_body_over_size_limit_gets_413(
-        self, stub_app: Flask, stub_client: FlaskClient, auth: dict[str, str]
+    @pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+    def test_body_over_size_limit_gets_413_naming_the_limit(
+        self,
+        stub_app: Flask,
+        stub_client: FlaskClient,
+        stub_producer: Any,
+        auth: dict[str, str],
+        make_vote: Callable[..., Payload],
+        chunked: bool,
     ) -> None:
         stub_app.config["MAX_CONTENT_LENGTH"] = 1024
-        body = "[" + " " * 2048 + "]"
+        body = json.dumps([make_vote() for _ in range(10)])
 
         response = stub_client.post(
-            "/register/bulk", data=body, content_type="application/json", headers=auth
+            "/vote/bulk",
+            data=body,
+            content_type="application/json",
+            **_streamed(auth, chunked),
         )
 
         assert response.status_code == 413
         error = _error(response)
         assert error.field == "body"
-        assert "1024 bytes" in error.error
+        assert "over the limit of 1024 bytes" in error.error
+        assert "smaller batches" in error.error
+        assert stub_producer.sent == []
+
+    @pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+    def test_body_of_exactly_the_size_limit_is_read_whole(
+        self,
+        stub_app: Flask,
+        stub_client: FlaskClient,
+        auth: dict[str, str],
+        chunked: bool,
+    ) -> None:
+        stub_app.config["MAX_CONTENT_LENGTH"] = 1024
+        body = "[" + " " * 1022 + "]"
+
+        response = stub_client.post(
+            "/vote/bulk",
+            data=body,
+            content_type="application/json",
+            **_streamed(auth, chunked),
+        )
+
+        assert response.status_code == 202
 
 
 class TestAuthorization:
     @pytest.mark.parametrize(
         "headers",
-        [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}],
-        ids=["missing", "wrong-token", "wrong-scheme"],
+        [
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Bearer "},
+            {"Authorization": "Bearer api-test-token-and-more"},
+            {"Authorization": "Basic abc"},
+        ],
+        ids=["missing", "wrong-token", "empty-token", "longer-token", "wrong-scheme"],
     )
     @pytest.mark.parametrize("route", [*ROUTES, "/register/bulk", "/vote/bulk"])
     def test_write_without_the_token_gets_401(
@@ -208,15 +286,35 @@ class TestAuthorization:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert stub_producer.sent == []
 
-    def test_write_without_configured_token_needs_no_header(
+    @pytest.mark.parametrize(
+        "token_file", [None, "", "  \n"], ids=["none", "empty", "blank"]
+    )
+    def test_app_without_a_token_is_not_made(
+        self, stub_settings: Settings, stub_producer: Any, token_file: str | None
+    ) -> None:
+        settings = stub_settings.model_copy(update={"api_token": None})
+        if token_file is not None:
+            (settings.data_dir / "api-token").write_text(token_file)
+
+        with pytest.raises(MissingTokenError, match="ELECTION_API_TOKEN") as raised:
+            create_app(settings, stub_producer)
+
+        message = str(raised.value)
+        assert str(settings.data_dir / "api-token") in message
+        assert "make up" in message
+
+    def test_token_of_the_data_dir_file_authorises_writes(
         self, stub_settings: Settings, stub_producer: Any
     ) -> None:
         settings = stub_settings.model_copy(update={"api_token": None})
+        (settings.data_dir / "api-token").write_text("from-the-file\n")
         client = create_app(settings, stub_producer).test_client()
 
-        response = client.post("/register", json={})
+        refused = client.post("/vote/bulk", json=[], headers=_bearer("api-test-token"))
+        accepted = client.post("/vote/bulk", json=[], headers=_bearer("from-the-file"))
 
-        assert response.status_code == 400
+        assert refused.status_code == 401
+        assert accepted.status_code == 202
 
     def test_reads_need_no_token(self, stub_client: FlaskClient) -> None:
         assert stub_client.get("/health").status_code == 200
@@ -299,6 +397,7 @@ class TestBulkValidation:
         assert first.status == "rejected"
         assert [problem.field for problem in first.errors] == ["state"]
         assert body.error is not None
+        assert body.field == "body"
         assert stub_producer.sent == []
 
     def test_empty_list_gets_202_with_nothing_accepted(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
+from api import MAX_CONTENT_LENGTH
 from election.contracts import REGISTRATION_TOPIC
-from election.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -23,55 +21,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 Payload = dict[str, Any]
 
 
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout_s: float) -> None:
-    """Wait until `url`/health answers 200; fail if the server exits or stays down."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"gunicorn exited with {server.returncode}"
-        try:
-            if requests.get(f"{url}/health", timeout=5).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the API at {url} was not healthy within {timeout_s} s")
-
-
-@pytest.fixture
-def served_api(
-    kafka_settings: Settings, tmp_path: Path, unused_port: int, auth: dict[str, str]
-) -> Iterator[str]:
-    """The base URL of the API run by `python -m api` on a free port."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "ELECTION_API_HOST": "127.0.0.1",
-        "ELECTION_API_PORT": str(unused_port),
-        "ELECTION_API_WORKERS": "1",
-        "ELECTION_API_TOKEN": auth["Authorization"].removeprefix("Bearer "),
-        "ELECTION_KAFKA_BOOTSTRAP": kafka_settings.kafka_servers,
-        "ELECTION_DATA_DIR": str(tmp_path),
-    }
-    log = (tmp_path / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api"],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{unused_port}"
-    try:
-        _wait_healthy(url, server, timeout_s=30)
-        yield url
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+def _chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    """`body` in pieces, so that requests sends it chunked, without Content-Length."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 def test_gunicorn_serves_one_registration_to_kafka(
@@ -99,3 +52,67 @@ def test_gunicorn_answers_unknown_routes_in_json(served_api: str) -> None:
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["field"] == "path"
+
+
+class TestBodySizeLimit:
+    @pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+    def test_body_over_the_limit_gets_413_json_naming_it(
+        self, served_api: str, auth: dict[str, str], chunked: bool
+    ) -> None:
+        body = b"[" + b" " * MAX_CONTENT_LENGTH + b"]"
+        data: bytes | Iterator[bytes] = _chunks(body) if chunked else body
+        headers = {**auth, "Content-Type": "application/json"}
+
+        response = requests.post(
+            f"{served_api}/vote/bulk", data=data, headers=headers, timeout=30
+        )
+
+        assert response.status_code == 413
+        assert response.headers["Content-Type"] == "application/json"
+        error = response.json()
+        assert error["field"] == "body"
+        assert f"over the limit of {MAX_CONTENT_LENGTH} bytes" in error["error"]
+        assert "smaller batches" in error["error"]
+
+    def test_chunked_body_of_exactly_the_limit_is_read_whole(
+        self, served_api: str, auth: dict[str, str]
+    ) -> None:
+        body = b"[" + b" " * (MAX_CONTENT_LENGTH - 2) + b"]"
+        headers = {**auth, "Content-Type": "application/json"}
+
+        response = requests.post(
+            f"{served_api}/vote/bulk", data=_chunks(body), headers=headers, timeout=30
+        )
+
+        assert response.status_code == 202, response.text
+        assert response.json()["accepted"] == 0
+
+
+def test_gunicorn_refuses_to_start_without_a_token(
+    tmp_path: Path, unused_port: int
+) -> None:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "ELECTION_API_TOKEN"
+    }
+    env.update(
+        PYTHONPATH=str(PROJECT_ROOT),
+        ELECTION_API_HOST="127.0.0.1",
+        ELECTION_API_PORT=str(unused_port),
+        ELECTION_DATA_DIR=str(tmp_path),
+    )
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "api"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert finished.returncode != 0
+    assert "ELECTION_API_TOKEN" in finished.stderr
+    assert str(tmp_path / "api-token") in finished.stderr
+    assert "make up" in finished.stderr

@@ -63,7 +63,8 @@ def load_credentials(
     """
     if block_name is not None and get_current_settings().api.url:
         try:
-            credentials = SnowflakeCredentials.load(block_name)
+            # NOTE: _sync forces the blocking call even where an event loop runs
+            credentials = SnowflakeCredentials.load(block_name, _sync=True)
         except (ValueError, httpx.HTTPError) as error:
             logger.debug("no Snowflake credentials block %r: %s", block_name, error)
         else:

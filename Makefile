@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help install browser up down status reset test test-fast demo dashboard lint
+.PHONY: help install browser up down status reset test test-fast demo dashboard \
+	deploy worker blocks freshness lint
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +51,18 @@ demo: up  ## run the 2020 election at 1:10,000 through the whole pipeline
 
 dashboard: install  ## serve the dashboard on http://127.0.0.1:8050
 	$(PY) -m dashboard
+
+deploy: install  ## create the work pool, deployments and automations; start followers
+	$(PY) deployments/setup.py
+
+worker: install  ## run a worker of the election-process pool in the foreground
+	$(PY) -m services.worker
+
+blocks: install  ## save the credentials of the settings as Prefect blocks
+	$(PY) -m flows.blocks
+
+freshness: install  ## time votes from the API to the marts (needs deploy and a worker)
+	$(PY) deployments/freshness.py
 
 lint: install  ## check style with ruff
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

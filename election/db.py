@@ -41,9 +41,14 @@ def current_revision(settings: Settings | None = None) -> str | None:
 
 
 def connect(settings: Settings | None = None, **kwargs: object) -> psycopg.Connection:
-    """A new psycopg connection to the staging database."""
+    """A new connection to the staging database, with the block's credentials if saved.
+
+    The `election-staging` block (`python -m flows.blocks`) wins over the settings.
+    """
+    from flows.blocks import staging_dsn
+
     settings = settings or get_settings()
-    return psycopg.connect(settings.postgres_dsn, **kwargs)
+    return psycopg.connect(staging_dsn(settings), **kwargs)
 
 
 def main() -> None:

@@ -73,17 +73,16 @@ def sync(tables: list[str] | None = None, full_refresh: bool = False) -> dict[st
         ],
         description="Rows moved per table by the last sync, and the new watermark",
     )
-    emit_event(
-        event="election.sync.completed",
-        resource={
-            "prefect.resource.id": f"election.warehouse.{get_settings().warehouse}"
-        },
-        payload={
-            "rows": result.rows,
-            "total": result.total,
-            "watermark": result.watermark,
-        },
-    )
+    resource = {"prefect.resource.id": f"election.warehouse.{get_settings().warehouse}"}
+    payload = {
+        "rows": result.rows,
+        "total": result.total,
+        "watermark": result.watermark,
+    }
+    emit_event(event="election.sync.completed", resource=resource, payload=payload)
+    if result.total > 0:
+        # the dbt deployment's trigger: Prefect cannot filter on the payload
+        emit_event(event="election.sync.rows-moved", resource=resource, payload=payload)
     return result.rows
 
 

@@ -85,6 +85,9 @@ class PrefectServer:
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             PREFECT_UI_ENABLED="true" if self.ui else "false",
             DO_NOT_TRACK="1",
+            # old flow runs and events go after 14 days, on purpose
+            PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED="events,flow_runs",
+            PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD=str(14 * 24 * 3600),
         )
         return env
 

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from election.settings import Settings, get_settings
+from services.api_server import ApiServer
 from services.base import Service, ServiceStatus
 from services.exceptions import ServiceError
-from services.api_server import ApiServer
 from services.kafka import KafkaBroker
 from services.postgres import PostgresServer
 from services.prefect_server import PrefectServer

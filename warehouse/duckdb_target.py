@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from warehouse.base import RAW_SCHEMA, STATE_TABLE, Extract
 from warehouse.tables import RawTable
@@ -42,7 +42,9 @@ def writing(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold the writer lock of the warehouse at `path` for the block."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = writer_lock(path, timeout)
-    if not lock.acquire(blocking=False):
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
         logger.info("waiting for the writer lock of %s", path)
         lock.acquire()
     try:
@@ -125,9 +127,12 @@ class DuckDBWarehouse:
         try:
             for extract in extracts:
                 written[extract.table.name] = self._merge(extract, synced_at)
+                # a watermark only moves forward, whichever run commits last
                 self.conn.execute(
-                    f"insert or replace into {RAW_SCHEMA}.{STATE_TABLE} "
-                    "values (?, ?, ?)",
+                    f"insert into {RAW_SCHEMA}.{STATE_TABLE} as s values (?, ?, ?) "
+                    "on conflict (table_name) do update set "
+                    "watermark = greatest(s.watermark, excluded.watermark), "
+                    "synced_at = excluded.synced_at",
                     [extract.table.name, watermark, synced_at],
                 )
             self.conn.execute("commit")
@@ -156,18 +161,21 @@ class DuckDBWarehouse:
             """,
             [str(extract.path)],
         )
+        # NOTE: a version never replaces a newer one, so even two syncs that got
+        # past the writer lock could not bring an old row back
         self.conn.execute(
             f"delete from {RAW_SCHEMA}.{table.name} as t using incoming as i "
-            f"where t.{table.key} = i.{table.key}"
+            f"where t.{table.key} = i.{table.key} and t.updated_at <= i.updated_at"
         )
-        self.conn.execute(
+        written = self.conn.execute(
             f"insert into {RAW_SCHEMA}.{table.name} ({names}, _synced_at) "
-            f"select {names}, ? from incoming",
+            f"select {names}, ? from incoming as i where not exists ("
+            f"select 1 from {RAW_SCHEMA}.{table.name} as t "
+            f"where t.{table.key} = i.{table.key})",
             [synced_at],
-        )
-        count = self.conn.execute("select count(*) from incoming").fetchall()[0][0]
+        ).fetchall()[0][0]
         self.conn.execute("drop table incoming")
-        return int(count)
+        return int(written)
 
     def counts(self, tables: Sequence[RawTable]) -> dict[str, int]:
         """Rows per raw table; a table not created yet counts 0."""

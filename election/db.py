@@ -41,14 +41,9 @@ def current_revision(settings: Settings | None = None) -> str | None:
 
 
 def connect(settings: Settings | None = None, **kwargs: object) -> psycopg.Connection:
-    """A new connection to the staging database, with the block's credentials if saved.
-
-    The `election-staging` block (`python -m flows.blocks`) wins over the settings.
-    """
-    from flows.blocks import staging_dsn
-
+    """A new psycopg connection to the staging database of `settings`."""
     settings = settings or get_settings()
-    return psycopg.connect(staging_dsn(settings), **kwargs)
+    return psycopg.connect(settings.postgres_dsn, **kwargs)
 
 
 def main() -> None:

@@ -134,9 +134,13 @@ def serve(tmp_path: Path) -> Callable[..., AbstractContextManager[str]]:
     return functools.partial(serve_dashboard, log=tmp_path / "dashboard.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's headless Chromium driven by Playwright; skips when either is missing."""
+    """Debian's headless Chromium driven by Playwright; skips when either is missing.
+
+    NOTE: Playwright's sync API runs an event loop while it is open; it closes
+    with the module, so later tests can run their own `asyncio.run`.
+    """
     if not CHROMIUM.exists():
         pytest.skip(
             f"no Chromium at {CHROMIUM}: install Debian's with `apt-get install -y "

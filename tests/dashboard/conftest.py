@@ -166,7 +166,9 @@ def watched_page(chromium: Browser) -> Iterator[WatchedPage]:
     Requests that leave the machine are aborted (and recorded), so a page that
     needed a CDN would fail here as it would offline.
     """
-    context = chromium.new_context(viewport={"width": 1360, "height": 900})
+    context = chromium.new_context(
+        viewport={"width": 1360, "height": 900}, reduced_motion="reduce"
+    )
     page = context.new_page()
     watched = WatchedPage(page)
     page.on(

@@ -196,7 +196,7 @@ async def wait_for_runs(
 
 @pytest.mark.xfail(
     strict=False,
-    reason="flaky on a loaded 2-core machine: the worker can miss the run; see the issue note",
+    reason="flaky on a loaded 2-core machine: the worker can miss the run",
 )
 def test_worker_runs_the_sync_deployment_to_completion(deployed: Settings) -> None:
     worker = WorkerService(deployed)

@@ -59,7 +59,8 @@ def main() -> None:
     for row in rows:
         where = f"{row.partition}:{row.offset}" if row.partition is not None else "-"
         print(
-            f"{row.event_id!s:<38}{row.topic:<14}{row.status:<13}{where:<12}{row.reason}"
+            f"{row.event_id!s:<38}{row.topic:<14}{row.status:<13}{where:<12}"
+            f"{row.reason}"
         )
     print(f"{len(rows)} held events")
 

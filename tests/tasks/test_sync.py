@@ -14,6 +14,7 @@ from election.contracts import RegistrationEvent, VoteEvent
 from election.settings import Settings
 from tasks.ingest import Positioned, write_registrations, write_votes
 from tasks.sync import SyncResult, sync_tables
+from warehouse.base import Extract
 from warehouse.duckdb_target import DuckDBWarehouse
 from warehouse.tables import RAW_TABLES
 
@@ -191,7 +192,9 @@ def test_crash_between_load_and_watermark_is_repaired_without_duplicates(
     write_events(*(vote(v) for v in voters))
     real_merge = DuckDBWarehouse._merge
 
-    def crash_on_votes(self: DuckDBWarehouse, extract, synced_at):  # type: ignore[no-untyped-def]
+    def crash_on_votes(
+        self: DuckDBWarehouse, extract: Extract, synced_at: datetime
+    ) -> int:
         written = real_merge(self, extract, synced_at)
         if extract.table.name == "votes":
             raise RuntimeError("killed after loading votes, before the commit")

@@ -125,7 +125,10 @@ def test_each_event_type_round_trips_through_kafka(kafka: Settings) -> None:
         message = consumer.poll(1.0)
         if message is None or message.error():
             continue
-        event = parse_event(message.topic(), message.value())
+        try:
+            event = parse_event(message.topic(), message.value())
+        except ContractError:
+            continue  # another test's garbage, in the session's shared topics
         if event.event_id == events[message.topic()].event_id:
             received[message.topic()] = event
     consumer.close()

@@ -27,7 +27,14 @@ def ensure_elections(conn: psycopg.Connection, elections: Iterable[str]) -> None
     """Insert the rows of `elections` and their candidates where they are missing."""
     from election.scenario import load_scenario
 
-    for election in sorted(set(elections)):
+    wanted = sorted(set(elections))
+    present = {
+        row[0]
+        for row in conn.execute(
+            "select election_id from elections where election_id = any(%s)", (wanted,)
+        )
+    }
+    for election in (e for e in wanted if e not in present):
         year, ratio = parse_election_id(election)
         scenario = load_scenario(year, ratio)
         conn.execute(

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 import psycopg
 from confluent_kafka import (
     Consumer,
+    ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
     Message,
     Producer,
     TopicPartition,
 )
+from confluent_kafka.admin import AdminClient, OffsetSpec
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -56,6 +61,17 @@ T = TypeVar("T")
 DATABASE_PATIENCE_S = 300
 """How long a consumer keeps trying to reach PostgreSQL before its run fails."""
 
+DEFAULT_BATCH_SIZE = 20_000
+"""Most messages written in one transaction; fewer, larger commits go faster."""
+
+SWITCH_INTERVAL_S = 0.0005
+"""The GIL's switch interval while consuming, a tenth of Python's default.
+
+The writer thread waits for PostgreSQL a few times per batch, and each time it
+wakes up it needs the GIL back from the thread decoding the next batch; with the
+default of 5 ms, those waits cost more than the queries.
+"""
+
 Writer = Callable[[psycopg.Connection, Sequence[Positioned]], WriteCounts]
 WRITERS: dict[str, Writer] = {
     REGISTRATION_TOPIC: write_registrations,
@@ -78,6 +94,73 @@ class ConsumeReport:
     def rate(self) -> float:
         """Messages per second over the run."""
         return self.messages / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """How far a consumer group is behind one partition."""
+
+    partition: int
+    committed: int | None
+    """Next offset the group reads; None when it never committed one."""
+    start: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        """Messages in the partition that the group has not committed yet."""
+        position = self.start if self.committed is None else self.committed
+        return max(self.end - max(position, self.start), 0)
+
+
+@dataclass(frozen=True)
+class TopicLag:
+    """A consumer group's lag on its topic, and the topic's dead letters."""
+
+    topic: str
+    group: str
+    partitions: list[PartitionLag]
+    dead_letters: int
+    """Messages kept in the topic's dead-letter topic."""
+
+    @property
+    def total(self) -> int:
+        """Messages of the topic the group has not committed yet."""
+        return sum(p.lag for p in self.partitions)
+
+
+def measure_lag(settings: Settings, topic: str, group_id: str) -> TopicLag:
+    """The committed offsets of `group_id` on `topic` against the partitions' ends."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
+    partitions = _partitions(admin, topic)
+    request = ConsumerGroupTopicPartitions(group_id, partitions)
+    future = admin.list_consumer_group_offsets([request], request_timeout=10)[group_id]
+    committed = {tp.partition: tp.offset for tp in future.result().topic_partitions}
+    starts = _offsets(admin, partitions, OffsetSpec.earliest())
+    ends = _offsets(admin, partitions, OffsetSpec.latest())
+    lags = [
+        PartitionLag(
+            partition=tp.partition,
+            committed=committed[tp.partition] if committed[tp.partition] >= 0 else None,
+            start=starts[topic, tp.partition],
+            end=ends[topic, tp.partition],
+        )
+        for tp in partitions
+    ]
+    dead = dead_letter_topic(topic)
+    dead_partitions = _partitions(admin, dead)
+    dead_starts = _offsets(admin, dead_partitions, OffsetSpec.earliest())
+    dead_ends = _offsets(admin, dead_partitions, OffsetSpec.latest())
+    held = sum(dead_ends[key] - dead_starts[key] for key in dead_ends)
+    return TopicLag(topic, group_id, lags, held)
+
+
+def _partitions(admin: AdminClient, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic`; none when it does not exist."""
+    metadata = admin.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return []
+    return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
 
 
 class StopSignal:
@@ -112,6 +195,8 @@ def consumer_config(settings: Settings, group_id: str) -> dict[str, object]:
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "fetch.min.bytes": 1,
+        # end-of-partition markers tell the loop when to check that it caught up
+        "enable.partition.eof": True,
         # a consumer killed without leaving hands its partitions on after 10 s
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 2_000,
@@ -124,13 +209,14 @@ def consume_topic(
     topic: str,
     *,
     group_id: str,
-    batch_size: int = 5_000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_messages: int | None = None,
     idle_timeout_s: float | None = 10.0,
     follow: bool = False,
     until_caught_up: bool = False,
     poll_timeout_s: float = 1.0,
     on_batch: Callable[[ConsumeReport], None] | None = None,
+    on_tick: Callable[[ConsumeReport], None] | None = None,
 ) -> ConsumeReport:
     """Consume `topic` into PostgreSQL until the stop condition holds.
 
@@ -151,54 +237,92 @@ def consume_topic(
         until_caught_up: also stop once every partition is read to its end.
         poll_timeout_s: longest wait for one batch.
         on_batch: called with the running report after each batch.
+        on_tick: called with the running report at every turn of the loop, busy
+            or idle, between two batches.
     """
     report = ConsumeReport(topic=topic, counts=WriteCounts())
     started = time.monotonic()
     last_message = started
+    bounded = not follow
 
-    with StopSignal() as stop, _TopicReader(settings, topic, group_id) as reader:
+    def settled(batch_messages: int, counts: WriteCounts) -> None:
+        report.counts.add(counts)
+        report.messages += batch_messages
+        report.batches += 1
+        report.seconds = time.monotonic() - started
+        if on_batch is not None:
+            on_batch(report)
+
+    with (
+        StopSignal() as stop,
+        _switch_interval(SWITCH_INTERVAL_S),
+        _TopicReader(settings, topic, group_id, settled) as reader,
+    ):
         while not stop.event.is_set():
             limit = batch_size
-            if max_messages is not None and not follow:
-                limit = min(batch_size, max_messages - report.messages)
+            if max_messages is not None and bounded:
+                limit = min(batch_size, max_messages - reader.submitted)
                 if limit <= 0:
                     report.stopped_by = f"max_messages={max_messages}"
                     break
+            if on_tick is not None:
+                on_tick(report)
             messages = reader.poll(limit, poll_timeout_s)
+            if messages:
+                last_message = time.monotonic()
+                reader.submit(messages)
+                if not (until_caught_up and bounded and reader.at_end()):
+                    continue
+            reader.settle()
             if not messages:
                 reader.tidy(report)
-                if until_caught_up and not follow and reader.caught_up():
-                    report.stopped_by = "caught up with every partition"
-                    break
-                idle = time.monotonic() - last_message
-                if not follow and idle_timeout_s is not None and idle >= idle_timeout_s:
-                    report.stopped_by = f"idle for {idle_timeout_s:g} s"
-                    break
-                continue
-            last_message = time.monotonic()
-
-            report.counts.add(reader.write(messages))
-            reader.commit(messages)
-            report.messages += len(messages)
-            report.batches += 1
-            report.seconds = time.monotonic() - started
-            if on_batch is not None:
-                on_batch(report)
+            if until_caught_up and bounded and reader.caught_up():
+                report.stopped_by = "caught up with every partition"
+                break
+            idle = time.monotonic() - last_message
+            if bounded and idle_timeout_s is not None and idle >= idle_timeout_s:
+                report.stopped_by = f"idle for {idle_timeout_s:g} s"
+                break
         else:
             report.stopped_by = "signal"
+        reader.settle()
 
     report.seconds = time.monotonic() - started
     return report
 
 
-class _TopicReader:
-    """A topic's consumer, its dead-letter producer and a database connection."""
+@contextmanager
+def _switch_interval(seconds: float) -> Iterator[None]:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, seconds))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
-    def __init__(self, settings: Settings, topic: str, group_id: str) -> None:
+
+class _TopicReader:
+    """A topic's consumer, its dead-letter producer and a database connection.
+
+    A batch is decoded on the calling thread while the batch before it is written
+    on a thread of its own, so PostgreSQL works while Python decodes. At most one
+    batch is in flight; its offsets are committed on the calling thread once its
+    transaction committed (`settle`), and before any partition is revoked.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        group_id: str,
+        settled: Callable[[int, WriteCounts], None],
+    ) -> None:
         self.settings = settings
         self.topic = topic
         self.writer = WRITERS[topic]
+        self.settled = settled
         self.consumer = Consumer(consumer_config(settings, group_id))
+        self.admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
         self.dead_letters = Producer(
             {
                 "bootstrap.servers": settings.kafka_servers,
@@ -209,12 +333,21 @@ class _TopicReader:
         self.conn: psycopg.Connection | None = None
         self.registrations: Consumer | None = None
         self.pending: list[TopicPartition] = []
-        self.consumer.subscribe([topic], on_revoke=_log_revoke, on_assign=_log_assign)
+        self.submitted = 0
+        self.at_eof: set[int] = set()
+        self.in_flight: tuple[Future[WriteCounts], list[Message]] | None = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=topic)
+        self.consumer.subscribe(
+            [topic], on_revoke=self._on_revoke, on_assign=_log_assign
+        )
 
     def __enter__(self) -> _TopicReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # a batch still in flight here failed or was abandoned: it finishes, but
+        # its offsets stay uncommitted and Kafka delivers it again
+        self.pool.shutdown(wait=True)
         self.consumer.close()
         if self.registrations is not None:
             self.registrations.close()
@@ -224,12 +357,42 @@ class _TopicReader:
 
     def poll(self, limit: int, timeout: float) -> list[Message]:
         """Up to `limit` messages, or none after `timeout` seconds."""
-        messages = self.consumer.consume(num_messages=limit, timeout=timeout)
-        return [m for m in messages if _usable(m)]
+        usable = []
+        for message in self.consumer.consume(num_messages=limit, timeout=timeout):
+            if _usable(message):
+                self.at_eof.discard(message.partition())
+                usable.append(message)
+            elif _is_eof(message):
+                self.at_eof.add(message.partition())
+        return usable
 
-    def write(self, messages: Sequence[Message]) -> WriteCounts:
-        """Decode `messages`, park the unreadable, write the rest in a transaction."""
+    def at_end(self) -> bool:
+        """Whether every assigned partition reported its end since its last message."""
+        assignment = self.consumer.assignment()
+        return bool(assignment) and all(
+            tp.partition in self.at_eof for tp in assignment
+        )
+
+    def submit(self, messages: list[Message]) -> None:
+        """Decode `messages` here, then write them once the batch before is settled."""
         batch, bad = _decode(self.topic, messages)
+        self.settle()
+        self.submitted += len(messages)
+        future = self.pool.submit(self._write, batch, bad)
+        self.in_flight = (future, messages)
+
+    def settle(self) -> None:
+        """Wait for the batch in flight, if any, and commit its offsets."""
+        if self.in_flight is None:
+            return
+        future, messages = self.in_flight
+        self.in_flight = None
+        counts = future.result()
+        self.commit(messages)
+        self.settled(len(messages), counts)
+
+    def _write(self, batch: list[Positioned], bad: list[Held]) -> WriteCounts:
+        """Park the unreadable messages, write the rest in one transaction."""
         _send_dead_letters(self.dead_letters, self.topic, bad)
 
         def attempt(conn: psycopg.Connection) -> WriteCounts:
@@ -241,9 +404,18 @@ class _TopicReader:
 
         return self._with_database(attempt)
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # NOTE: rebalance callbacks run inside consume(), on the calling thread;
+        # the batch in flight is written and committed before its partitions go.
+        logger.info("revoked partitions %s", sorted(p.partition for p in partitions))
+        self.settle()
+        self.at_eof.difference_update(p.partition for p in partitions)
+
     def commit(self, messages: Sequence[Message]) -> None:
         """Commit the offsets after `messages`, and any that failed before."""
         offsets = _merge_offsets(self.pending, _next_offsets(messages))
+        if not offsets:
+            return
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as error:
@@ -314,11 +486,12 @@ class _TopicReader:
             TopicPartition(REGISTRATION_TOPIC, p)
             for p in metadata.topics[REGISTRATION_TOPIC].partitions
         ]
-        return _all_read(self.registrations, partitions)
+        return _all_read(self.registrations, self.admin, partitions)
 
     def caught_up(self) -> bool:
         """Whether every assigned partition is read and committed to its end."""
-        return _caught_up(self.consumer)
+        assignment = self.consumer.assignment()
+        return bool(assignment) and _all_read(self.consumer, self.admin, assignment)
 
     def _with_database(self, work: Callable[[psycopg.Connection], T]) -> T:
         """Run `work` on the connection, connecting again while the database is down."""
@@ -348,19 +521,40 @@ class _TopicReader:
         self.conn = None
 
 
-def _caught_up(consumer: Consumer) -> bool:
-    assignment = consumer.assignment()
-    return bool(assignment) and _all_read(consumer, assignment)
+def _all_read(
+    consumer: Consumer, admin: AdminClient, partitions: list[TopicPartition]
+) -> bool:
+    """Whether the consumer's group has committed every partition to its end.
+
+    The ends come from the admin client, on a connection of its own: the
+    consumer's connection may be waiting in a fetch for up to half a second.
+    """
+    committed = consumer.committed(partitions, timeout=10)
+    ends = _offsets(admin, committed, OffsetSpec.latest())
+    unread = [tp for tp in committed if tp.offset < ends[tp.topic, tp.partition]]
+    never_committed = [tp for tp in unread if tp.offset < 0]
+    if len(never_committed) < len(unread):
+        return False
+    # a partition never committed is read when it holds nothing any more
+    starts = _offsets(admin, never_committed, OffsetSpec.earliest())
+    return all(starts[key] >= ends[key] for key in starts)
 
 
-def _all_read(consumer: Consumer, partitions: list[TopicPartition]) -> bool:
-    """Whether the consumer's group has committed every partition to its end."""
-    for committed in consumer.committed(partitions, timeout=10):
-        low, high = consumer.get_watermark_offsets(committed, timeout=10, cached=False)
-        position = committed.offset if committed.offset >= 0 else low
-        if position < high:
-            return False
-    return True
+def _offsets(
+    admin: AdminClient, partitions: Sequence[TopicPartition], spec: OffsetSpec
+) -> dict[tuple[str, int], int]:
+    if not partitions:
+        return {}
+    futures = admin.list_offsets(
+        {TopicPartition(tp.topic, tp.partition): spec for tp in partitions},
+        request_timeout=10,
+    )
+    return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+
+
+def _is_eof(message: Message) -> bool:
+    error = message.error()
+    return error is not None and error.code() == KafkaError._PARTITION_EOF
 
 
 def _usable(message: Message) -> bool:
@@ -444,9 +638,3 @@ def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
 
 def _log_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
     logger.info("assigned partitions %s", sorted(p.partition for p in partitions))
-
-
-def _log_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-    # NOTE: batches are written and committed between two consume() calls, and
-    # rebalance callbacks only run inside consume(), so nothing is in flight here.
-    logger.info("revoked partitions %s", sorted(p.partition for p in partitions))

@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 
 from election.contracts import RegistrationEvent, VoteEvent, encode_event
 from election.settings import PROJECT_ROOT, Settings
@@ -69,6 +70,7 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     deadline = time.monotonic() + 120
     ids = [v.voter_id for v in voters]
     while counted(db, "voters", "voter_id", ids)[0] < 600:
+        assert process.poll() is None, "the consumer failed: read its stderr"
         assert time.monotonic() < deadline, "the consumer wrote nothing"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
@@ -84,6 +86,23 @@ def test_consumer_killed_mid_batch_loses_and_doubles_nothing(
     assert counted(db, "voters", "voter_id", ids) == (5_000, 5_000)
 
 
+def wait_for_members(settings: Settings, group: str, members: int) -> None:
+    """Wait until `group` has `members` members, each with partitions."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            description = admin.describe_consumer_groups([group])[group].result(10)
+        except KafkaException:
+            assigned = []  # the group is not there yet
+        else:
+            assigned = [m for m in description.members if m.assignment.topic_partitions]
+        if len(assigned) == members:
+            return
+        assert time.monotonic() < deadline, f"{group} has {len(assigned)} members"
+        time.sleep(0.2)
+
+
 def test_two_consumers_in_one_group_share_partitions_and_count_once(
     stack: Settings,
     db: psycopg.Connection,
@@ -92,26 +111,34 @@ def test_two_consumers_in_one_group_share_partitions_and_count_once(
 ) -> None:
     voters = [registration() for _ in range(2_000)]
     ballots = [vote(v) for v in voters]
-    produce(stack, "registration", voters)
-    produce(stack, "vote", ballots)
     group = f"pair-{uuid.uuid4()}"
     reports = []
 
     def run(topic: str) -> None:
         reports.append(
             consume_topic(
-                stack, topic, group_id=group, batch_size=100, idle_timeout_s=8
+                stack, topic, group_id=group, batch_size=100, idle_timeout_s=20
             )
         )
 
-    for topic in ("registration", "vote"):
+    # the events go in once both members hold partitions: a lone member that
+    # joined first could otherwise drain a small topic before the other joins
+    for topic, events in (("registration", voters), ("vote", ballots)):
         threads = [threading.Thread(target=run, args=(topic,)) for _ in range(2)]
         for thread in threads:
             thread.start()
+        wait_for_members(stack, group, 2)
+        produce(stack, topic, events)
         for thread in threads:
             thread.join()
 
-    assert all(report.messages > 0 for report in reports)
+    assert all(report.messages > 0 for report in reports), [
+        (r.topic, r.messages) for r in reports
+    ]
+    assert counted(db, "voters", "voter_id", [v.voter_id for v in voters]) == (
+        2_000,
+        2_000,
+    )
     assert counted(db, "votes", "vote_id", [b.event_id for b in ballots]) == (
         2_000,
         2_000,

@@ -19,6 +19,7 @@ import os
 from datetime import timedelta
 from uuid import UUID
 
+from election.alerts import DEAD_LETTER_EVENT, LAG_EVENT, OVER_THRESHOLD
 from election.settings import get_settings
 from services.worker import HEARTBEAT_S
 
@@ -40,13 +41,6 @@ from prefect.events.schemas.automations import (  # noqa: E402
     EventTrigger,
     Posture,
 )
-
-LAG_EVENT = "election.consumer.lag"
-"""A consumer group's lag, from its flow; resource `election.consumer.<group>`."""
-DEAD_LETTER_EVENT = "election.dead_letter.count"
-"""A dead-letter topic's size, from a consumer; resource `election.dead-letter.vote`."""
-OVER_THRESHOLD = "election.over-threshold"
-"""Resource label of both events: `true` when the figure is above its threshold."""
 
 ALERT_BLOCK = "election-alerts"
 """The `CustomWebhookNotificationBlock` that alerts are posted to, when saved."""

@@ -54,6 +54,21 @@ class Settings(BaseSettings):
         description="A vote parked for want of its voter is dead-lettered once it "
         "has waited this long and the registration stream has caught up.",
     )
+    lag_alert_threshold: int = Field(
+        50_000,
+        description="Messages a consumer group may be behind its topic before its "
+        "lag reports say `election.over-threshold: true` (and alert).",
+    )
+    dead_letter_alert_threshold: int = Field(
+        0,
+        description="Messages a dead-letter topic may hold before its reports say "
+        "`election.over-threshold: true` (and alert).",
+    )
+    lag_report_s: float = Field(
+        30.0,
+        description="Seconds between two lag reports of a consumer in follow mode; "
+        "a bounded run reports once, at its end.",
+    )
 
     # PostgreSQL
     database_url: SecretStr | None = Field(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import time
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.events import emit_event
 
-from election.contracts import REGISTRATION_TOPIC, VOTE_TOPIC
-from election.settings import get_settings
-from tasks.consume import ConsumeReport, consume_topic
+from election.alerts import DEAD_LETTER_EVENT, LAG_EVENT, OVER_THRESHOLD
+from election.contracts import REGISTRATION_TOPIC, VOTE_TOPIC, dead_letter_topic
+from election.settings import Settings, get_settings
+from tasks.consume import (
+    DEFAULT_BATCH_SIZE,
+    ConsumeReport,
+    TopicLag,
+    consume_topic,
+    measure_lag,
+)
 
 
 def _run(
@@ -41,6 +51,14 @@ def _run(
             report.rate,
         )
 
+    last_report = time.monotonic()
+
+    def report_lag_now_and_then(report: ConsumeReport) -> None:
+        nonlocal last_report
+        if time.monotonic() - last_report >= settings.lag_report_s:
+            report_lag(settings, topic, group, logger)
+            last_report = time.monotonic()
+
     report = consume_topic(
         settings,
         topic,
@@ -51,6 +69,7 @@ def _run(
         follow=follow,
         until_caught_up=until_caught_up,
         on_batch=log_batch,
+        on_tick=report_lag_now_and_then if follow else None,
     )
     counts = report.counts
     logger.info(
@@ -79,12 +98,83 @@ def _run(
         ),
         description=f"What the last consumer run of {topic} wrote",
     )
+    report_lag(settings, topic, group, logger)
     return report
+
+
+def report_lag(
+    settings: Settings, topic: str, group: str, logger: logging.LoggerAdapter
+) -> TopicLag:
+    """Log, emit and keep as an artifact the lag of `group` and the dead letters.
+
+    The events carry `election.over-threshold`, which the alert automations of
+    `deployments/automations.py` match.
+    """
+    lag = measure_lag(settings, topic, group)
+    dead = dead_letter_topic(topic)
+    logger.info(
+        "group %s is %s messages behind %s (%s); %s holds %s messages",
+        group,
+        f"{lag.total:,}",
+        topic,
+        ", ".join(f"p{p.partition}: {p.lag:,}" for p in lag.partitions),
+        dead,
+        f"{lag.dead_letters:,}",
+    )
+    emit_event(
+        event=LAG_EVENT,
+        resource={
+            "prefect.resource.id": f"election.consumer.{group}",
+            "election.topic": topic,
+            OVER_THRESHOLD: _flag(lag.total > settings.lag_alert_threshold),
+        },
+        payload={
+            "group": group,
+            "topic": topic,
+            "total": lag.total,
+            "threshold": settings.lag_alert_threshold,
+            "partitions": {str(p.partition): p.lag for p in lag.partitions},
+        },
+    )
+    emit_event(
+        event=DEAD_LETTER_EVENT,
+        resource={
+            "prefect.resource.id": f"election.dead-letter.{topic}",
+            "election.topic": dead,
+            OVER_THRESHOLD: _flag(
+                lag.dead_letters > settings.dead_letter_alert_threshold
+            ),
+        },
+        payload={
+            "topic": dead,
+            "count": lag.dead_letters,
+            "threshold": settings.dead_letter_alert_threshold,
+        },
+    )
+    create_table_artifact(
+        key=f"consumer-lag-{topic}",
+        table=[
+            {
+                "partition": p.partition,
+                "committed": p.committed,
+                "end": p.end,
+                "lag": p.lag,
+            }
+            for p in lag.partitions
+        ],
+        description=f"Lag of consumer group {group} on {topic} per partition; "
+        f"{lag.total:,} in all, {lag.dead_letters:,} dead letters in {dead}",
+    )
+    return lag
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 @flow(name="consume-registrations", log_prints=True)
 def consume_registrations(
-    batch_size: int = 5_000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_messages: int | None = None,
     idle_timeout_s: float = 10.0,
     follow: bool = False,
@@ -115,7 +205,7 @@ def consume_registrations(
 
 @flow(name="consume-votes", log_prints=True)
 def consume_votes(
-    batch_size: int = 5_000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_messages: int | None = None,
     idle_timeout_s: float = 10.0,
     follow: bool = False,
@@ -161,7 +251,7 @@ def main() -> None:
     """`python -m flows.consume registration|vote [options]`: one consumer run."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("topic", choices=[REGISTRATION_TOPIC, VOTE_TOPIC])
-    parser.add_argument("--batch-size", type=int, default=5_000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--max-messages", type=int)
     parser.add_argument("--idle-timeout", type=float, default=10.0)
     parser.add_argument("--follow", action="store_true")

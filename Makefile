@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: help install browser up down status reset test test-fast demo dashboard \
-	deploy worker blocks freshness lint
+.PHONY: help install browser up up-worker down status reset test test-fast demo \
+	dashboard deploy worker blocks freshness lint
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,10 @@ browser:  ## install Debian's chromium for the browser tests when missing
 up: install  ## start PostgreSQL, Kafka, the Prefect server and the API
 	$(PY) -m services up
 
-down: install  ## stop every service
+up-worker: install  ## like up, and a background worker of the election-process pool
+	$(PY) -m services up --worker
+
+down: install  ## stop every service, the worker first
 	$(PY) -m services down
 
 status: install  ## report each service's health

@@ -1,4 +1,4 @@
-"""Local services of the pipeline: PostgreSQL, Kafka, the Prefect server and the API."""
+"""Local services of the pipeline: PostgreSQL, Kafka, Prefect, the API, a worker."""
 
 from services.api_server import ApiServer
 from services.base import ServiceStatus
@@ -6,9 +6,11 @@ from services.exceptions import ServiceError
 from services.kafka import KafkaBroker
 from services.postgres import PostgresServer
 from services.prefect_server import PrefectServer
-from services.stack import SERVICE_NAMES, Stack
+from services.stack import OPTIONAL_NAMES, SERVICE_NAMES, Stack
+from services.worker import WorkerService
 
 __all__ = [
+    "OPTIONAL_NAMES",
     "SERVICE_NAMES",
     "ApiServer",
     "KafkaBroker",
@@ -17,4 +19,5 @@ __all__ = [
     "ServiceError",
     "ServiceStatus",
     "Stack",
+    "WorkerService",
 ]

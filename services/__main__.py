@@ -8,19 +8,19 @@ import sys
 import time
 
 from services.exceptions import ServiceError
-from services.stack import SERVICE_NAMES, Stack
+from services.stack import OPTIONAL_NAMES, SERVICE_NAMES, Stack
 
 logger = logging.getLogger("services")
 
 
 def _names(value: str) -> list[str]:
     """Split `--only kafka,postgres` into names, checking each."""
+    known = SERVICE_NAMES + OPTIONAL_NAMES
     names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = [name for name in names if name not in SERVICE_NAMES]
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown service {', '.join(unknown)!r}: choose among "
-            f"{', '.join(SERVICE_NAMES)}"
+            f"unknown service {', '.join(unknown)!r}: choose among {', '.join(known)}"
         )
     return names
 
@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line: a command and the services it acts on."""
     parser = argparse.ArgumentParser(
         prog="python -m services",
-        description="Start, stop, check or reset the local PostgreSQL, Kafka and "
-        "Prefect server described by the ELECTION_* settings.",
+        description="Start, stop, check or reset the local PostgreSQL, Kafka, "
+        "Prefect server, API and worker described by the ELECTION_* settings.",
     )
     parser.add_argument(
         "command",
@@ -45,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         default=[],
         metavar="NAME[,NAME]",
-        help=f"act on these services only, among {', '.join(SERVICE_NAMES)}",
+        help="act on these services only, among "
+        f"{', '.join(SERVICE_NAMES + OPTIONAL_NAMES)}",
+    )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="up: also start a worker of the election-process pool once the "
+        "Prefect server answers (down, status and reset cover a running worker "
+        "anyway)",
     )
     parser.add_argument(
         "--timeout",
@@ -70,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    stack = Stack(only=args.only, ui=not args.no_ui)
+    stack = Stack(only=args.only, ui=not args.no_ui, worker=args.worker)
     try:
         if args.command == "up":
             started = time.monotonic()

@@ -53,6 +53,11 @@ def api_answers(api_url: str, timeout: float = 3.0) -> bool:
         return False
 
 
+def prefect_home(settings: Settings) -> Path:
+    """PREFECT_HOME of the stack of `settings`, for its server and its clients."""
+    return settings.data_dir / "prefect"
+
+
 class PrefectServer:
     """A Prefect server with its SQLite database and logs in `data_dir/prefect`.
 
@@ -65,7 +70,7 @@ class PrefectServer:
     def __init__(self, settings: Settings, ui: bool = True) -> None:
         self.settings = settings
         self.ui = ui
-        self.home = settings.data_dir / "prefect"
+        self.home = prefect_home(settings)
         self.pid_file = self.home / "server.pid"
         self.log_file = self.home / "server.log"
 

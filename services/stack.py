@@ -1,4 +1,4 @@
-"""The local stack: PostgreSQL, Kafka, Prefect and the API, run and reset as one."""
+"""The local stack: PostgreSQL, Kafka, Prefect, the API and a worker, run as one."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from services.exceptions import ServiceError
 from services.kafka import KafkaBroker
 from services.postgres import PostgresServer
 from services.prefect_server import PrefectServer
+from services.worker import WorkerService
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAMES = ("postgres", "kafka", "prefect", "api")
 """The services in the order `up` starts them; `down` stops them in reverse."""
+OPTIONAL_NAMES = ("worker",)
+"""Services that `up` starts only when asked, once the others answer."""
 
 
 class Stack:
@@ -26,11 +29,19 @@ class Stack:
 
     Args:
         settings: Addresses, ports and the data folder; `get_settings()` if None.
-        only: Names of the services to act on (postgres, kafka, prefect, api);
-            all if None or empty.
+        only: Names of the services to act on (postgres, kafka, prefect, api,
+            worker); those of SERVICE_NAMES if None or empty.
         migrate: Whether `up` applies the database migrations once PostgreSQL
             answers.
         ui: Whether the Prefect server serves its web UI.
+        worker: Whether `up` also starts a worker of the `election-process`
+            pool, after the Prefect server answers. The whole stack stops,
+            reports and resets a running worker in any case.
+
+    Attributes:
+        services: The services that `up` starts, in order.
+        members: The services that `down`, `status` and `reset` act on: those,
+            and a worker that the whole stack did not start.
 
     Raises:
         ServiceError: when `only` names an unknown service.
@@ -42,36 +53,41 @@ class Stack:
         only: Iterable[str] | None = None,
         migrate: bool = True,
         ui: bool = True,
+        worker: bool = False,
     ) -> None:
         self.settings = settings or get_settings()
-        chosen = list(only or SERVICE_NAMES)
-        unknown = sorted(set(chosen) - set(SERVICE_NAMES))
+        known = SERVICE_NAMES + OPTIONAL_NAMES
+        chosen = [*(only or SERVICE_NAMES), *(["worker"] if worker else [])]
+        unknown = sorted(set(chosen) - set(known))
         if unknown:
             raise ServiceError(
                 "stack",
                 f"unknown service {', '.join(unknown)}: choose among "
-                f"{', '.join(SERVICE_NAMES)}",
+                f"{', '.join(known)}",
             )
         every: dict[str, Service] = {
             "postgres": PostgresServer(self.settings, migrate=migrate),
             "kafka": KafkaBroker(self.settings),
             "prefect": PrefectServer(self.settings, ui=ui),
             "api": ApiServer(self.settings),
+            "worker": WorkerService(self.settings),
         }
-        self.services: list[Service] = [
-            every[name] for name in SERVICE_NAMES if name in chosen
-        ]
+        self.services: list[Service] = [every[name] for name in known if name in chosen]
+        idle = [every[name] for name in OPTIONAL_NAMES if name not in chosen]
+        self.members: list[Service] = self.services + (idle if self.whole else [])
 
     @property
     def whole(self) -> bool:
         """Whether the stack acts on every service, not a chosen few."""
-        return len(self.services) == len(SERVICE_NAMES)
+        names = {service.name for service in self.services}
+        return names.issuperset(SERVICE_NAMES)
 
     def up(self, timeout: float | None = None) -> list[ServiceStatus]:
         """Start every service that is not running and wait until all answer.
 
         The services start in order, each in its own thread, so the slowest one
-        sets the pace; a service that runs already is left as it is.
+        sets the pace; the worker starts after them, since it needs the Prefect
+        server. A service that runs already is left as it is.
 
         Args:
             timeout: Longest wait for each service; its own default if None.
@@ -84,20 +100,11 @@ class Stack:
         """
         started = time.monotonic()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=len(self.services)) as pool:
-            futures = [
-                (service, pool.submit(service.start, timeout))
-                for service in self.services
-            ]
-            failures = []
-            for service, future in futures:
-                try:
-                    future.result()
-                except ServiceError as error:
-                    failures.append(str(error))
-                except Exception as error:
-                    logger.exception("%s failed to start", service.name)
-                    failures.append(f"{service.name}: {type(error).__name__}: {error}")
+        first = [s for s in self.services if s.name not in OPTIONAL_NAMES]
+        failures = _start(first, timeout)
+        if not failures:
+            then = [s for s in self.services if s.name in OPTIONAL_NAMES]
+            failures = _start(then, timeout)
         if failures:
             raise ServiceError("stack", "could not start:\n" + "\n".join(failures))
         logger.info(
@@ -112,13 +119,18 @@ class Stack:
             timeout: Seconds each service gets before it is killed; its own
                 default if None.
         """
-        for service in reversed(self.services):
+        for service in reversed(self.members):
             service.stop(timeout)
 
     def status(self) -> list[ServiceStatus]:
-        """The status of each service, in the order of `up`."""
-        with ThreadPoolExecutor(max_workers=len(self.services)) as pool:
-            return list(pool.map(lambda service: service.status(), self.services))
+        """The status of each service, in the order of `up`.
+
+        A worker that this stack would not start is listed only while it runs.
+        """
+        with ThreadPoolExecutor(max_workers=len(self.members)) as pool:
+            statuses = list(pool.map(lambda service: service.status(), self.members))
+        started = {service.name for service in self.services}
+        return [s for s in statuses if s.name in started or s.state != "not running"]
 
     def reset(self) -> None:
         """Stop the services and delete their data, keeping the installations.
@@ -128,7 +140,7 @@ class Stack:
         afresh without downloading.
         """
         self.down()
-        for service in self.services:
+        for service in self.members:
             service.remove_data()
         if self.whole:
             self._remove_warehouse()
@@ -156,3 +168,23 @@ class Stack:
             if path.exists():
                 path.unlink()
                 logger.info("deleted warehouse file %s", path)
+
+
+def _start(services: list[Service], timeout: float | None) -> list[str]:
+    """Start `services` together, one thread each; returns why each one failed."""
+    failures: list[str] = []
+    if not services:
+        return failures
+    with ThreadPoolExecutor(max_workers=len(services)) as pool:
+        futures = [
+            (service, pool.submit(service.start, timeout)) for service in services
+        ]
+        for service, future in futures:
+            try:
+                future.result()
+            except ServiceError as error:
+                failures.append(str(error))
+            except Exception as error:
+                logger.exception("%s failed to start", service.name)
+                failures.append(f"{service.name}: {type(error).__name__}: {error}")
+    return failures

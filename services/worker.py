@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +26,7 @@ from pydantic import SecretStr
 from election.settings import PROJECT_ROOT, Settings, get_settings
 from services.base import ServiceStatus
 from services.exceptions import ServiceError
-from services.prefect_server import prefect_executable
+from services.prefect_server import prefect_executable, prefect_home
 from services.process import (
     launch,
     process_alive,
@@ -55,9 +56,10 @@ def worker_name() -> str:
 def worker_environment(settings: Settings) -> dict[str, str]:
     """Environment of the worker and so of its flow runs.
 
-    The worker's own environment, the Prefect server of `settings`, and every
-    non-secret setting as its `ELECTION_*` variable, so that flow runs reach the
-    same services. Secrets come from blocks or the inherited environment.
+    The worker's own environment, the Prefect server and PREFECT_HOME of the
+    stack of `settings`, and every non-secret setting as its `ELECTION_*`
+    variable, so that flow runs reach the same services. Secrets come from
+    blocks or the inherited environment.
     """
     env = dict(os.environ)
     for name in type(settings).model_fields:
@@ -67,6 +69,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         env[f"ELECTION_{name.upper()}"] = str(value)
     env.update(
         PREFECT_API_URL=settings.prefect_api_url,
+        PREFECT_HOME=str(prefect_home(settings)),
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY=str(HEARTBEAT_S),
         PREFECT_WORKER_QUERY_SECONDS=str(QUERY_S),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -218,8 +221,10 @@ class WorkerService:
         )
 
     def remove_data(self) -> None:
-        """Delete the worker's log."""
-        self.log_file.unlink(missing_ok=True)
+        """Delete the worker's folder: its log."""
+        if self.home.exists():
+            shutil.rmtree(self.home)
+            logger.info("deleted the worker's log in %s", self.home)
 
     def _online(self) -> bool:
         return worker_name() in online_workers(self.settings.prefect_api_url)

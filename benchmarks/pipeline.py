@@ -12,9 +12,11 @@ a user does, and records:
   each process, sampled every half second).
 
 Each ratio's stack then runs `dbt build` alone, for comparison. On the stack
-of the scale-out's ratio (1:1,000 by default), after the job, it measures one
-against two consumer processes in one group on the backlog the job left in
-Kafka, in alternating rounds. Prints tables, writes bench-results/pipeline.json.
+of the scale-out's ratio (1:1,000 by default), after the job, it measures on
+the backlog the job left in Kafka, in alternating rounds, one against two
+consumer processes in one group, then one against two workers of the
+`election-process` pool running prefect.yaml's bounded consumer deployments.
+Prints tables, writes bench-results/pipeline.json.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import sys
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,14 @@ from benchmarks.ingest import build_events, raw_produce, truncate_staging
 from election.contracts import REGISTRATION_TOPIC, VOTE_TOPIC, encode_event
 from election.scenario import load_scenario
 from election.settings import PROJECT_ROOT, Settings
+from services.prefect_server import prefect_executable
+from services.process import launch, process_alive, wait_until
+from services.worker import (
+    WORK_POOL,
+    online_workers,
+    stop_worker,
+    worker_environment,
+)
 
 NAME = "pipeline"
 TARGETS_S = {10_000: 60.0, 1_000: 300.0}
@@ -67,6 +78,20 @@ STAGES = (
     ("dbt build", "flow", "dbt-build", "events"),
 )
 """Stage name, kind of Prefect run, its name, and what its events are."""
+CONSUMER_DEPLOYMENTS = {
+    REGISTRATION_TOPIC: "consume-registrations/every-minute",
+    VOTE_TOPIC: "consume-votes/every-minute",
+}
+"""The bounded consumer deployments of prefect.yaml that the worker rounds run."""
+WORKER_ROUND_TIMEOUT_S = 1800.0
+"""Longest wait for a worker round's two flow runs to end."""
+WORKERS_NOTE = (
+    "each round asks for one run of each consumer deployment; a worker takes one "
+    "flow run at a time (--limit 1), so with one worker the two runs queue one "
+    "after the other, and with two they run side by side on the machine's cores. "
+    "A second worker adds no consumer to a topic: each deployment allows one run "
+    "at a time."
+)
 
 
 def run_pipeline(stack: BenchStack, year: int, ratio_: int) -> dict[str, Any]:
@@ -216,9 +241,7 @@ def measure_ratio(
             }
         )
         if not args.no_scale_out and ratio_ == args.scale_ratio:
-            scale_out = scale_out_on(
-                stack.settings, scenario.election_id, args.consumers, args.scale_rounds
-            )
+            scale_out = scale_out_on(stack.settings, scenario.election_id, args)
         up_seconds = stack.up_seconds
     result = run.pop("result")
     agree = all(
@@ -302,15 +325,16 @@ def staging_rows(settings: Settings) -> tuple[int, int]:
 
 
 def scale_out_on(
-    settings: Settings, election_id: str, counts: Sequence[int], rounds: int
+    settings: Settings, election_id: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """One against more consumer processes in one group, on the topics' backlog.
+    """One against more consumer processes, then workers, on the topics' backlog.
 
     Each run empties the staging tables and reads both topics from their start
-    in consumer groups of its own. The counts alternate for `rounds` rounds, so
-    a change of the machine's load hits both alike; a round's speed-ups are
-    against that round's first count.
+    in consumer groups of its own. The counts alternate for `--scale-rounds`
+    rounds, so a change of the machine's load hits both alike; a round's
+    speed-ups are against that round's first count.
     """
+    counts, rounds = args.consumers, args.scale_rounds
     results: dict[str, Any] = {"election_id": election_id, "runs": []}
     for round_ in range(1, rounds + 1):
         for consumers in counts:
@@ -337,6 +361,8 @@ def scale_out_on(
         }
         for consumers in counts
     }
+    backlog = (results["registrations"], results["votes"])
+    results["workers"] = workers_on(settings, backlog, args.workers, rounds)
     return results
 
 
@@ -360,6 +386,171 @@ def _scale_run(settings: Settings, consumers: int) -> dict[str, Any]:
     return run
 
 
+def workers_on(
+    settings: Settings, backlog: tuple[int, int], counts: Sequence[int], rounds: int
+) -> dict[str, Any]:
+    """One against more workers of the pool, running both consumer deployments.
+
+    Deploys the pool and `CONSUMER_DEPLOYMENTS` from prefect.yaml on this stack,
+    then alternates `counts` for `rounds` rounds as the consumer scale-out does;
+    `backlog` is the registrations and votes waiting in Kafka.
+    """
+    _deploy_consumers()
+    results: dict[str, Any] = {
+        "deployments": list(CONSUMER_DEPLOYMENTS.values()),
+        "note": WORKERS_NOTE,
+        "runs": [],
+    }
+    for round_ in range(1, rounds + 1):
+        for workers in counts:
+            run = _worker_run(settings, workers, backlog)
+            results["runs"].append(run | {"round": round_})
+    for run in results["runs"]:
+        base = next(r for r in results["runs"] if r["round"] == run["round"])
+        run["speed_up"] = ratio(run["events_per_s"], base["events_per_s"])
+    results["median_speed_up"] = {
+        str(workers): round(
+            statistics.median(
+                r["speed_up"] for r in results["runs"] if r["workers"] == workers
+            ),
+            3,
+        )
+        for workers in counts
+    }
+    return results
+
+
+def _deploy_consumers() -> None:
+    """The work pool and prefect.yaml's bounded consumer deployments on this stack."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.workers.process import ProcessWorker
+
+    pool = WorkPoolCreate(
+        name=WORK_POOL,
+        type=ProcessWorker.type,
+        base_job_template=ProcessWorker.get_default_base_job_template(),
+    )
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(pool, overwrite=True)
+    names = [arg for name in CONSUMER_DEPLOYMENTS.values() for arg in ("-n", name)]
+    command = [str(prefect_executable()), "--no-prompt", "deploy", *names]
+    deploy = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if deploy.returncode != 0:
+        raise RuntimeError(
+            f"`prefect deploy {' '.join(names)}` exited with {deploy.returncode}:\n"
+            f"{(deploy.stdout + deploy.stderr)[-3000:]}"
+        )
+
+
+def _start_workers(settings: Settings, count: int, tag: str) -> list[int]:
+    """Start `count` workers of one flow run at a time; their pids, once online.
+
+    They get the environment of `make worker` (`worker_environment`) and names
+    of their own, so the server tells them from the previous round's.
+    """
+    folder = settings.data_dir / "bench-workers"
+    names = [f"bench-{tag}-{index}" for index in range(1, count + 1)]
+    pids = [
+        launch(
+            [
+                *(str(prefect_executable()), "worker", "start", "--pool", WORK_POOL),
+                *("--type", "process", "--name", name, "--limit", "1"),
+            ],
+            log_file=folder / f"{name}.log",
+            pid_file=folder / f"{name}.pid",
+            env=worker_environment(settings),
+            cwd=PROJECT_ROOT,
+        )
+        for name in names
+    ]
+    if not wait_until(
+        lambda: set(names) <= online_workers(settings.prefect_api_url),
+        90.0,
+        still_starting=lambda: all(process_alive(pid) for pid in pids),
+    ):
+        for pid in pids:
+            stop_worker(pid, 5.0)
+        raise RuntimeError(
+            f"workers {', '.join(names)} were not online in pool {WORK_POOL} "
+            f"within 90 s; read their logs in {folder}"
+        )
+    return pids
+
+
+def _worker_run(
+    settings: Settings, workers: int, backlog: tuple[int, int]
+) -> dict[str, Any]:
+    """One run of each consumer deployment on `workers` new workers, timed.
+
+    The clock runs from asking for the two flow runs to the later one's end,
+    as the Prefect API records it; the workers stop afterwards.
+    """
+    from prefect import get_client
+
+    truncate_staging(settings)
+    tag = uuid.uuid4().hex[:8]
+    run: dict[str, Any] = {"workers": workers, "load_before": load_average()}
+    pids = _start_workers(settings, workers, tag)
+    log(f"{workers} worker(s) of {WORK_POOL} run both consumers, groups bench-{tag}-*")
+    try:
+        with get_client(sync_client=True) as client:
+            deployments = {
+                topic: client.read_deployment_by_name(name).id
+                for topic, name in CONSUMER_DEPLOYMENTS.items()
+            }
+            started = datetime.now(UTC)
+            ids = {
+                topic: client.create_flow_run_from_deployment(
+                    deployment, parameters={"group_id": f"bench-{tag}-{topic}"}
+                ).id
+                for topic, deployment in deployments.items()
+            }
+            runs: dict[str, Any] = {}
+
+            def ended() -> bool:
+                runs.update({t: client.read_flow_run(i) for t, i in ids.items()})
+                return all(r.state and r.state.is_final() for r in runs.values())
+
+            wait_until(
+                ended,
+                WORKER_ROUND_TIMEOUT_S,
+                still_starting=lambda: all(process_alive(pid) for pid in pids),
+            )
+    finally:
+        for pid in pids:
+            stop_worker(pid, 60.0)
+    failed = [
+        f"{topic} {r.state_name}"
+        for topic, r in runs.items()
+        if not (r.state and r.state.is_completed())
+    ]
+    if failed:
+        raise RuntimeError(
+            f"consumer runs did not complete on {workers} worker(s) within "
+            f"{WORKER_ROUND_TIMEOUT_S:.0f} s: {', '.join(failed)}; read the "
+            f"workers' logs in {settings.data_dir / 'bench-workers'}"
+        )
+    seconds = max((r.end_time - started).total_seconds() for r in runs.values())
+    events = sum(backlog)
+    run |= {
+        "seconds": round(seconds, 3),
+        "events": events,
+        "events_per_s": rate(events, seconds),
+        "flow_runs": {
+            topic: {
+                "start_s": round((r.start_time - started).total_seconds(), 2),
+                "end_s": round((r.end_time - started).total_seconds(), 2),
+            }
+            for topic, r in runs.items()
+        },
+    }
+    run["rows"] = dict(zip(("voters", "votes"), staging_rows(settings), strict=True))
+    run["every_event_once"] = tuple(run["rows"].values()) == backlog
+    run["load_after"] = load_average()
+    return run
+
+
 def measure_scale_out(args: argparse.Namespace) -> dict[str, Any]:
     """The scale-out on a stack of its own, its backlog produced straight to Kafka."""
     registrations, votes = build_events(args.year, args.scale_ratio, None)
@@ -370,9 +561,7 @@ def measure_scale_out(args: argparse.Namespace) -> dict[str, Any]:
             messages = [(str(e.voter_id).encode(), encode_event(e)) for e in batch]
             raw_produce(stack.settings, topic, messages)
         del registrations, votes
-        return scale_out_on(
-            stack.settings, election_id, args.consumers, args.scale_rounds
-        )
+        return scale_out_on(stack.settings, election_id, args)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -396,6 +585,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "reuses that ratio's stack",
     )
     parser.add_argument("--consumers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="workers of the pool in the rounds of the consumer deployments",
+    )
     parser.add_argument(
         "--scale-rounds",
         type=int,
@@ -430,11 +626,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     document["memory_growth"] = _memory_growth(document["ratios"])
     if not args.no_scale_out and "scale_out" not in document:
         document["scale_out"] = measure_scale_out(args)
-    if "scale_out" in document:
-        document["scale_out"]["workers"] = (
-            "not measured: see docs/scaling.md (each consumer deployment allows one "
-            "run at a time, so a second worker adds no consumer)"
-        )
     document["load_average_end"] = load_average()
     _print_summary(document)
     path = write_results(NAME, document)
@@ -539,7 +730,43 @@ def _print_summary(document: dict[str, Any]) -> None:
             ],
         )
         print(f"median speed-ups: {scale['median_speed_up']}")
-        print(f"workers: {scale['workers']}")
+        _print_workers(scale)
+
+
+def _print_workers(scale: dict[str, Any]) -> None:
+    workers = scale["workers"]
+    print_table(
+        f"worker scale-out on {scale['election_id']}: one run of "
+        f"{' and '.join(workers['deployments'])} per round",
+        (
+            "round",
+            "workers",
+            "seconds",
+            "events/s",
+            "speed-up",
+            "registrations s",
+            "votes s",
+            "every event once",
+        ),
+        [
+            (
+                r["round"],
+                r["workers"],
+                r["seconds"],
+                r["events_per_s"],
+                r["speed_up"],
+                *(
+                    f"{r['flow_runs'][topic]['start_s']:.1f}"
+                    f"-{r['flow_runs'][topic]['end_s']:.1f}"
+                    for topic in (REGISTRATION_TOPIC, VOTE_TOPIC)
+                ),
+                r["every_event_once"],
+            )
+            for r in workers["runs"]
+        ],
+    )
+    print(f"median speed-up: {workers['median_speed_up']}")
+    print(f"runs from start to end, seconds after asking for them; {workers['note']}")
 
 
 if __name__ == "__main__":

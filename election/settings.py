@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         None,
         description="DuckDB warehouse file; unset means data_dir/warehouse.duckdb.",
     )
+    duckdb_memory_limit: str = Field(
+        "1GB",
+        description="Most memory DuckDB takes for the sync and dbt; beyond it, it "
+        "spills to disk. DuckDB's own default is 80% of the machine's RAM.",
+    )
     snowflake_account: str = Field("", description="Snowflake account identifier.")
     snowflake_user: str = Field("", description="Snowflake user of the pipeline.")
     snowflake_password: SecretStr | None = Field(None, description="Its password.")

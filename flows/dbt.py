@@ -23,6 +23,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     env = {
         "ELECTION_DBT_TARGET": settings.warehouse,
         "ELECTION_DUCKDB_PATH": str(settings.warehouse_path),
+        "ELECTION_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "DO_NOT_TRACK": "1",
     }
     if settings.warehouse == "snowflake":
@@ -64,8 +65,8 @@ def dbt_build(
     """Build and test the dbt project against the configured warehouse.
 
     A failing model or test fails the flow, naming it. The run logs each node's
-    status; a whole build leaves the national result of every election as the
-    `national-results` artifact.
+    status; a build of the `national_summary` mart leaves the national result of
+    every election as the `national-results` artifact.
 
     Args:
         select: a dbt selection such as `marts`; everything by default.
@@ -121,7 +122,8 @@ def dbt_build(
         settings.warehouse,
         ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())),
     )
-    if select is None:
+    built = {node.node.name for node in result.result.results}
+    if "national_summary" in built:
         _leave_results(settings)
     return statuses
 

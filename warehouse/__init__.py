@@ -20,7 +20,9 @@ def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
         from warehouse.duckdb_target import DuckDBWarehouse, writing
 
         with writing(settings.warehouse_path):
-            warehouse = DuckDBWarehouse(settings.warehouse_path)
+            warehouse = DuckDBWarehouse(
+                settings.warehouse_path, settings.duckdb_memory_limit
+            )
             try:
                 yield warehouse
             finally:

@@ -73,9 +73,10 @@ class DuckDBWarehouse:
 
     name = "duckdb"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory_limit: str | None = None) -> None:
         self.path = path
-        self.conn = duckdb.connect(str(path))
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        self.conn = duckdb.connect(str(path), config=config)
         self.conn.execute("set timezone = 'UTC'")
 
     def ensure_tables(self, tables: Sequence[RawTable]) -> None:

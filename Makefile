@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .PHONY: help install browser up up-worker down status reset test test-fast demo \
-	dashboard deploy worker blocks freshness lint
+	dashboard deploy worker blocks freshness bench lint
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ blocks: install  ## save the credentials of the settings as Prefect blocks
 
 freshness: install  ## time votes from the API to the marts (needs deploy and a worker)
 	$(PY) deployments/freshness.py
+
+bench: install  ## run the ingestion, sync and whole-job benchmarks (about 15 min)
+	$(PY) -m benchmarks.ingest && $(PY) -m benchmarks.sync && $(PY) -m benchmarks.pipeline
 
 lint: install  ## check style with ruff
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

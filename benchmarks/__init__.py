@@ -2,5 +2,6 @@
 
 Each one starts a stack of its own on free ports and in a private folder, so it
 never touches services on the default ports, and writes its figures to
-bench-results/<name>.json. See benchmarks/RESULTS.md for the latest figures.
+bench-results/<name>.json. The latest figures, with the date, the machine and
+the commands, are in the "Performance" section of the README.
 """

@@ -10,13 +10,14 @@ import duckdb
 import psycopg
 import pytest
 
+import tasks.sync
 from election.contracts import RegistrationEvent, VoteEvent
 from election.settings import Settings
 from tasks.ingest import Positioned, write_registrations, write_votes
 from tasks.sync import SyncResult, sync_tables
 from warehouse.base import Extract
 from warehouse.duckdb_target import DuckDBWarehouse
-from warehouse.tables import RAW_TABLES
+from warehouse.tables import RAW_TABLES, RawTable
 
 pytestmark = pytest.mark.slow
 
@@ -211,3 +212,48 @@ def test_crash_between_load_and_watermark_is_repaired_without_duplicates(
         warehouse_file, "select count(*), count(distinct vote_id) from raw.votes"
     ) == [(4, 4)]
     assert query(warehouse_file, "select count(*) from raw._sync_state") == [(4,)]
+
+
+def test_one_snapshot_never_copies_a_vote_without_its_voter(
+    db: psycopg.Connection,
+    registration: MakeRegistration,
+    vote: MakeVote,
+    run_sync: Callable[[], SyncResult],
+    warehouse_file: Path,
+    write_events: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_events(registration())
+    newcomer = registration()
+    real_extract = tasks.sync.Extract
+
+    def voter_and_vote_arrive_after_voters_were_read(
+        table: RawTable, *args: object
+    ) -> Extract:
+        if table.name == "voters":
+            # committed between reading voters and reading votes
+            write_events(newcomer)
+            write_events(vote(newcomer))
+        return real_extract(table, *args)
+
+    monkeypatch.setattr(
+        tasks.sync, "Extract", voter_and_vote_arrive_after_voters_were_read
+    )
+    during = run_sync()
+    monkeypatch.undo()
+    after = run_sync()
+
+    orphans = (
+        "select count(*) from raw.votes as v "
+        "left join raw.voters as r using (voter_id) where r.voter_id is null"
+    )
+    newcomer_rows = (
+        "select (select count(*) from raw.voters where voter_id = ?), "
+        "(select count(*) from raw.votes where voter_id = ?)"
+    )
+    assert during.rows["votes"] == 0
+    assert after.rows["voters"] >= 1 and after.rows["votes"] >= 1
+    assert query(warehouse_file, orphans) == [(0,)]
+    with duckdb.connect(str(warehouse_file), read_only=True) as conn:
+        voter = str(newcomer.voter_id)
+        assert conn.execute(newcomer_rows, [voter, voter]).fetchall() == [(1, 1)]

@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     )
     duckdb_memory_limit: str = Field(
         "1GB",
+        pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Most memory DuckDB takes for the sync and dbt; beyond it, it "
         "spills to disk. DuckDB's own default is 80% of the machine's RAM.",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -335,3 +336,26 @@ def write_events(db: psycopg.Connection) -> Callable[..., None]:
                 write_votes(db, batch)
 
     return write
+
+
+@pytest.fixture
+def read_table_artifact(
+    service_settings: Settings,
+) -> Callable[[str], list[dict[str, Any]]]:
+    """Reads the rows of the newest table artifact of a key from Prefect's API.
+
+    The test itself asks for the Prefect server (`prefect_api` or `stack`).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    def read(key: str) -> list[dict[str, Any]]:
+        with get_client(sync_client=True) as client:
+            (artifact,) = client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                limit=1,
+            )
+        data = artifact.data
+        return json.loads(data) if isinstance(data, str) else data
+
+    return read

@@ -75,9 +75,12 @@ class DuckDBWarehouse:
 
     def __init__(self, path: Path, memory_limit: str | None = None) -> None:
         self.path = path
-        config = {"memory_limit": memory_limit} if memory_limit else {}
-        self.conn = duckdb.connect(str(path), config=config)
+        # NOTE: set, not given to connect(): a process may hold the file open
+        # already (dbt, a reader), and DuckDB refuses a second configuration
+        self.conn = duckdb.connect(str(path))
         self.conn.execute("set timezone = 'UTC'")
+        if memory_limit:
+            self.conn.execute(f"set memory_limit = '{memory_limit}'")
 
     def ensure_tables(self, tables: Sequence[RawTable]) -> None:
         """Create the raw schema and tables, and add columns they lack."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -12,8 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from confluent_kafka import Producer
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from election.alerts import DEAD_LETTER_EVENT, LAG_EVENT, OVER_THRESHOLD
 from election.contracts import RegistrationEvent, encode_event
@@ -89,19 +86,13 @@ def test_lag_and_dead_letters_are_logged_emitted_and_kept(
     assert newest["resource"][OVER_THRESHOLD] == "true"
 
 
-def test_lag_table_has_a_row_per_partition(stack: Settings) -> None:
+def test_lag_table_has_a_row_per_partition(
+    stack: Settings, read_table_artifact: Callable[[str], list[dict[str, Any]]]
+) -> None:
     group = f"test-lag-{uuid.uuid4()}"
     consume_registrations(group_id=group, until_caught_up=True, idle_timeout_s=30)
 
-    with get_client(sync_client=True) as client:
-        (artifact,) = client.read_artifacts(
-            artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["consumer-lag-registration"])
-            ),
-            limit=1,
-        )
-    data = artifact.data
-    rows = json.loads(data) if isinstance(data, str) else data
+    rows = read_table_artifact("consumer-lag-registration")
     assert sorted(row["partition"] for row in rows) == list(
         range(stack.kafka_partitions)
     )

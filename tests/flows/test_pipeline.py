@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import psycopg
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from election.settings import Settings
 from flows.pipeline import run_election
@@ -105,16 +103,9 @@ def test_the_run_leaves_a_static_report(
 
 def test_the_dbt_build_leaves_the_national_results(
     first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+    read_table_artifact: Callable[[str], list[dict[str, Any]]],
 ) -> None:
-    with get_client(sync_client=True) as client:
-        (artifact,) = client.read_artifacts(
-            artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["national-results"])
-            ),
-            limit=1,
-        )
-    data = artifact.data
-    rows = json.loads(data) if isinstance(data, str) else data
+    rows = read_table_artifact("national-results")
     (row,) = [r for r in rows if r["election"] == "us2020-r100000"]
     assert row["winner"] == "DEM"
     assert row["DEM electoral votes"] == OFFICIAL_2020["DEM"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from raw_rows import CREATED, a_vote
 
 from warehouse.base import Extract
 from warehouse.duckdb_target import DuckDBWarehouse
@@ -17,25 +18,7 @@ from warehouse.tables import VOTES, RawTable
 
 WriteExtract = Callable[[RawTable, Sequence[Mapping[str, Any]]], Extract]
 
-CREATED = datetime(2020, 11, 3, 12, 0, tzinfo=UTC)
 LATER = CREATED + timedelta(minutes=5, microseconds=1)
-
-
-def a_vote(vote_id: str, **overrides: object) -> dict[str, object]:
-    """A row of raw.votes; keyword arguments override its columns."""
-    row: dict[str, object] = {
-        "vote_id": vote_id,
-        "election_id": "us2020-r10000",
-        "voter_id": f"voter-of-{vote_id}",
-        "candidate_id": "us2020-r10000-dem",
-        "state": "PA",
-        "district": None,
-        "cast_at": CREATED,
-        "created_at": CREATED,
-        "updated_at": CREATED,
-    }
-    row.update(overrides)
-    return row
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from raw_rows import CAST_AT, CREATED, a_vote
 from snowflake.connector.errors import ProgrammingError
 
 from election.settings import Settings
@@ -17,26 +18,6 @@ from warehouse.tables import CANDIDATES, RAW_TABLES, VOTERS, VOTES, Column, RawT
 pytestmark = pytest.mark.slow
 
 WriteExtract = Callable[[RawTable, Sequence[Mapping[str, Any]]], Extract]
-
-CAST_AT = datetime(2020, 11, 3, 23, 59, 59, 999_999, tzinfo=UTC)
-CREATED = datetime(2020, 11, 3, 12, 0, tzinfo=UTC)
-
-
-def a_vote(vote_id: str, **overrides: object) -> dict[str, object]:
-    """A row of raw.votes; keyword arguments override its columns."""
-    row: dict[str, object] = {
-        "vote_id": vote_id,
-        "election_id": "us2020-r10000",
-        "voter_id": f"voter-of-{vote_id}",
-        "candidate_id": "us2020-r10000-dem",
-        "state": "PA",
-        "district": None,
-        "cast_at": CAST_AT,
-        "created_at": CREATED,
-        "updated_at": CREATED,
-    }
-    row.update(overrides)
-    return row
 
 
 def select(warehouse: SnowflakeWarehouse, sql: str) -> list[tuple[Any, ...]]:

@@ -19,9 +19,13 @@ import os
 from datetime import timedelta
 from uuid import UUID
 
-from election.alerts import DEAD_LETTER_EVENT, LAG_EVENT, OVER_THRESHOLD
+from election.alerts import (
+    DEAD_LETTER_EVENT,
+    HEARTBEAT_S,
+    LAG_EVENT,
+    OVER_THRESHOLD,
+)
 from election.settings import get_settings
-from services.worker import HEARTBEAT_S
 
 # NOTE: Prefect reads PREFECT_API_URL once, when it is first imported: point it
 # at the configured server before importing it.

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from election.alerts import HEARTBEAT_S
 from election.settings import PROJECT_ROOT, Settings, get_settings
 from services.base import ServiceStatus
 from services.exceptions import ServiceError
@@ -40,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 WORK_POOL = "election-process"
 """The process work pool that every deployment in prefect.yaml runs on."""
-HEARTBEAT_S = 30
-"""Seconds between the heartbeats of a flow run; the zombie automation waits 3."""
 QUERY_S = 5
 """Seconds between the worker's polls for runs: a triggered dbt build starts soon."""
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from election.settings import PROJECT_ROOT, Settings, get_settings
+from services.process import free_ports
 
 RESULTS_DIR = PROJECT_ROOT / "bench-results"
 """Where each benchmark writes `<name>.json`; git-ignored."""
@@ -74,20 +75,6 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": versions,
     }
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct loopback ports that nothing listens on right now."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @dataclass

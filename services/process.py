@@ -104,6 +104,23 @@ def port_taken(host: str, port: int) -> bool:
     return False
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct loopback ports that nothing listens on right now.
+
+    For stacks of their own (tests, benchmarks) beside one on the default ports.
+    """
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def require_free_port(service: str, host: str, port: int, variable: str) -> None:
     """Fail when another process already holds `host`:`port`.
 

@@ -23,25 +23,12 @@ from pydantic import SecretStr
 from election.contracts import RegistrationEvent, VoteEvent, candidate_id
 from election.settings import Settings, get_settings
 from services import KafkaBroker, PostgresServer, PrefectServer, Stack
+from services.process import free_ports
 from services.watchdog import watch
 
 # No telemetry from Prefect or anything else that honours DO_NOT_TRACK.
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct loopback ports that nothing listens on right now."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from election.settings import PROJECT_ROOT, Settings, get_settings
-from services.process import free_ports
+from services.stack import private_settings, stack_environment
 
 RESULTS_DIR = PROJECT_ROOT / "bench-results"
 """Where each benchmark writes `<name>.json`; git-ignored."""
@@ -100,37 +100,6 @@ class BenchStack:
         return {role: pid for role, pid in found.items() if pid is not None}
 
 
-def stack_settings(data_dir: Path) -> Settings:
-    """Settings of a stack of its own: free ports, `data_dir`, local services."""
-    postgres, kafka, controller, prefect, api = free_ports(5)
-    return Settings(
-        data_dir=data_dir,
-        postgres_port=postgres,
-        kafka_port=kafka,
-        kafka_controller_port=controller,
-        prefect_port=prefect,
-        api_port=api,
-        database_url=None,
-        kafka_bootstrap=None,
-    )
-
-
-def stack_environment(settings: Settings) -> dict[str, str]:
-    """Variables that point `get_settings()`, Prefect and child processes at it."""
-    return {
-        "ELECTION_DATA_DIR": str(settings.data_dir),
-        "ELECTION_POSTGRES_PORT": str(settings.postgres_port),
-        "ELECTION_KAFKA_PORT": str(settings.kafka_port),
-        "ELECTION_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
-        "ELECTION_PREFECT_PORT": str(settings.prefect_port),
-        "ELECTION_API_PORT": str(settings.api_port),
-        "PREFECT_API_URL": settings.prefect_api_url,
-        "PREFECT_HOME": str(settings.data_dir / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-
-
 @contextmanager
 def private_stack(
     services: Sequence[str] | None = None, *, keep: bool = False
@@ -152,7 +121,7 @@ def private_stack(
     data_dir = base / "stack"
     data_dir.mkdir()
     data_dir.chmod(0o711)
-    settings = stack_settings(data_dir)
+    settings = private_settings(data_dir)
     variables = stack_environment(settings)
     saved = {name: os.environ.get(name) for name in variables}
     dropped = {

@@ -51,6 +51,7 @@ from producers.api_client import post_events
 from producers.registrations import iter_registration_events
 from producers.votes import iter_vote_events
 from services.topics import admin_client
+from tasks.ingest import vote_row, voter_row
 
 NAME = "ingest"
 BULK_TARGET = 20_000
@@ -290,41 +291,12 @@ def write_span(settings: Settings, table: str, election: str) -> tuple[int, floa
 
 def voter_rows(events: Sequence[RegistrationEvent]) -> list[tuple[object, ...]]:
     """The `voters` rows of `events`, as the consumer writes them."""
-    return [
-        (
-            e.voter_id,
-            e.election_id,
-            e.state,
-            e.district,
-            e.first_name,
-            e.last_name,
-            e.email,
-            e.phone,
-            e.gender,
-            e.birth_date,
-            e.registered_at,
-            e.occurred_at if e.action == "remove" else None,
-            e.event_id,
-            e.occurred_at,
-        )
-        for e in events
-    ]
+    return [voter_row(e) for e in events]
 
 
 def vote_rows(events: Sequence[VoteEvent]) -> list[tuple[object, ...]]:
     """The `votes` rows of `events`, as the consumer writes them."""
-    return [
-        (
-            e.event_id,
-            e.election_id,
-            e.voter_id,
-            e.candidate_id,
-            e.state,
-            e.district,
-            e.cast_at,
-        )
-        for e in events
-    ]
+    return [vote_row(e) for e in events]
 
 
 def raw_copy(

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from election.settings import Settings, get_settings
 from services.api_server import ApiServer
@@ -13,7 +14,8 @@ from services.base import Service, ServiceStatus
 from services.exceptions import ServiceError
 from services.kafka import KafkaBroker
 from services.postgres import PostgresServer
-from services.prefect_server import PrefectServer
+from services.prefect_server import PrefectServer, prefect_home
+from services.process import free_ports
 from services.worker import WorkerService
 
 logger = logging.getLogger(__name__)
@@ -188,3 +190,38 @@ def _start(services: list[Service], timeout: float | None) -> list[str]:
                 logger.exception("%s failed to start", service.name)
                 failures.append(f"{service.name}: {type(error).__name__}: {error}")
     return failures
+
+
+def private_settings(data_dir: Path) -> Settings:
+    """Settings of a stack of its own (tests, benchmarks): free ports, `data_dir`.
+
+    Every service is a local one, whatever ELECTION_* says, so the stack never
+    touches one on the default ports.
+    """
+    postgres, kafka, controller, prefect, api = free_ports(5)
+    return Settings(
+        data_dir=data_dir,
+        postgres_port=postgres,
+        kafka_port=kafka,
+        kafka_controller_port=controller,
+        prefect_port=prefect,
+        api_port=api,
+        database_url=None,
+        kafka_bootstrap=None,
+    )
+
+
+def stack_environment(settings: Settings) -> dict[str, str]:
+    """Variables that point `get_settings()`, Prefect and child processes at it."""
+    return {
+        "ELECTION_DATA_DIR": str(settings.data_dir),
+        "ELECTION_POSTGRES_PORT": str(settings.postgres_port),
+        "ELECTION_KAFKA_PORT": str(settings.kafka_port),
+        "ELECTION_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
+        "ELECTION_PREFECT_PORT": str(settings.prefect_port),
+        "ELECTION_API_PORT": str(settings.api_port),
+        "PREFECT_API_URL": settings.prefect_api_url,
+        "PREFECT_HOME": str(prefect_home(settings)),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }

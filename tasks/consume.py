@@ -109,8 +109,8 @@ class PartitionLag:
     @property
     def lag(self) -> int:
         """Messages in the partition that the group has not committed yet."""
-        position = self.start if self.committed is None else self.committed
-        return max(self.end - max(position, self.start), 0)
+        read = self.start if self.committed is None else self.committed
+        return max(self.end - max(read, self.start), 0)
 
 
 @dataclass(frozen=True)
@@ -132,27 +132,45 @@ class TopicLag:
 def measure_lag(settings: Settings, topic: str, group_id: str) -> TopicLag:
     """The committed offsets of `group_id` on `topic` against the partitions' ends."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_servers})
+    # nobody commits on a dead-letter topic: its lag is what it holds
+    dead = _lags(admin, _partitions(admin, dead_letter_topic(topic)))
+    return TopicLag(
+        topic,
+        group_id,
+        _group_lags(admin, topic, group_id),
+        sum(p.lag for p in dead),
+    )
+
+
+def _group_lags(admin: AdminClient, topic: str, group_id: str) -> list[PartitionLag]:
+    """The lag of `group_id` on every partition of `topic`."""
     partitions = _partitions(admin, topic)
+    if not partitions:
+        return []
     request = ConsumerGroupTopicPartitions(group_id, partitions)
     future = admin.list_consumer_group_offsets([request], request_timeout=10)[group_id]
-    committed = {tp.partition: tp.offset for tp in future.result().topic_partitions}
-    starts = _offsets(admin, partitions, OffsetSpec.earliest())
-    ends = _offsets(admin, partitions, OffsetSpec.latest())
-    lags = [
+    return _lags(admin, future.result().topic_partitions)
+
+
+def _lags(
+    admin: AdminClient, committed: Sequence[TopicPartition]
+) -> list[PartitionLag]:
+    """The lag of each partition from its committed offset, negative for none.
+
+    The ends come from the admin client, on a connection of its own: a
+    consumer's connection may be waiting in a fetch for up to half a second.
+    """
+    starts = _offsets(admin, committed, OffsetSpec.earliest())
+    ends = _offsets(admin, committed, OffsetSpec.latest())
+    return [
         PartitionLag(
             partition=tp.partition,
-            committed=committed[tp.partition] if committed[tp.partition] >= 0 else None,
-            start=starts[topic, tp.partition],
-            end=ends[topic, tp.partition],
+            committed=tp.offset if tp.offset >= 0 else None,
+            start=starts[tp.topic, tp.partition],
+            end=ends[tp.topic, tp.partition],
         )
-        for tp in partitions
+        for tp in committed
     ]
-    dead = dead_letter_topic(topic)
-    dead_partitions = _partitions(admin, dead)
-    dead_starts = _offsets(admin, dead_partitions, OffsetSpec.earliest())
-    dead_ends = _offsets(admin, dead_partitions, OffsetSpec.latest())
-    held = sum(dead_ends[key] - dead_starts[key] for key in dead_ends)
-    return TopicLag(topic, group_id, lags, held)
 
 
 def _partitions(admin: AdminClient, topic: str) -> list[TopicPartition]:
@@ -331,7 +349,6 @@ class _TopicReader:
             }
         )
         self.conn: psycopg.Connection | None = None
-        self.registrations: Consumer | None = None
         self.pending: list[TopicPartition] = []
         self.submitted = 0
         self.at_eof: set[int] = set()
@@ -349,8 +366,6 @@ class _TopicReader:
         # its offsets stay uncommitted and Kafka delivers it again
         self.pool.shutdown(wait=True)
         self.consumer.close()
-        if self.registrations is not None:
-            self.registrations.close()
         self.dead_letters.flush(10)
         if self.conn is not None:
             self.conn.close()
@@ -475,23 +490,17 @@ class _TopicReader:
 
     def _registrations_caught_up(self) -> bool:
         """Whether the registration consumers have written all there is to read."""
-        if self.registrations is None:
-            self.registrations = Consumer(
-                consumer_config(
-                    self.settings, self.settings.consumer_group(REGISTRATION_TOPIC)
-                )
-            )
-        metadata = self.registrations.list_topics(REGISTRATION_TOPIC, timeout=10)
-        partitions = [
-            TopicPartition(REGISTRATION_TOPIC, p)
-            for p in metadata.topics[REGISTRATION_TOPIC].partitions
-        ]
-        return _all_read(self.registrations, self.admin, partitions)
+        group = self.settings.consumer_group(REGISTRATION_TOPIC)
+        lags = _group_lags(self.admin, REGISTRATION_TOPIC, group)
+        return all(p.lag == 0 for p in lags)
 
     def caught_up(self) -> bool:
         """Whether every assigned partition is read and committed to its end."""
         assignment = self.consumer.assignment()
-        return bool(assignment) and _all_read(self.consumer, self.admin, assignment)
+        if not assignment:
+            return False
+        committed = self.consumer.committed(assignment, timeout=10)
+        return all(p.lag == 0 for p in _lags(self.admin, committed))
 
     def _with_database(self, work: Callable[[psycopg.Connection], T]) -> T:
         """Run `work` on the connection, connecting again while the database is down."""
@@ -519,25 +528,6 @@ class _TopicReader:
         if self.conn is not None:
             self.conn.close()
         self.conn = None
-
-
-def _all_read(
-    consumer: Consumer, admin: AdminClient, partitions: list[TopicPartition]
-) -> bool:
-    """Whether the consumer's group has committed every partition to its end.
-
-    The ends come from the admin client, on a connection of its own: the
-    consumer's connection may be waiting in a fetch for up to half a second.
-    """
-    committed = consumer.committed(partitions, timeout=10)
-    ends = _offsets(admin, committed, OffsetSpec.latest())
-    unread = [tp for tp in committed if tp.offset < ends[tp.topic, tp.partition]]
-    never_committed = [tp for tp in unread if tp.offset < 0]
-    if len(never_committed) < len(unread):
-        return False
-    # a partition never committed is read when it holds nothing any more
-    starts = _offsets(admin, never_committed, OffsetSpec.earliest())
-    return all(starts[key] >= ends[key] for key in starts)
 
 
 def _offsets(

@@ -93,7 +93,7 @@ def write_registrations(
         with cur.copy("copy incoming_voters from stdin (format binary)") as copy:
             copy.set_types(_INCOMING_VOTER_TYPES)
             for event in events:
-                copy.write_row(_voter_row(event))
+                copy.write_row(voter_row(event))
         cur.execute(
             """
             insert into voters as v (
@@ -128,7 +128,8 @@ def write_registrations(
     return counts
 
 
-def _voter_row(event: RegistrationEvent) -> tuple[object, ...]:
+def voter_row(event: RegistrationEvent) -> tuple[object, ...]:
+    """The `voters` row of a registration, update or removal."""
     removed_at = event.occurred_at if event.action == "remove" else None
     return (
         event.voter_id,
@@ -148,6 +149,19 @@ def _voter_row(event: RegistrationEvent) -> tuple[object, ...]:
     )
 
 
+def vote_row(event: VoteEvent) -> tuple[object, ...]:
+    """The `votes` row of a vote."""
+    return (
+        event.event_id,
+        event.election_id,
+        event.voter_id,
+        event.candidate_id,
+        event.state,
+        event.district,
+        event.cast_at,
+    )
+
+
 def write_votes(conn: psycopg.Connection, batch: Sequence[Positioned]) -> WriteCounts:
     """Count, park or reject each vote of `batch`, following the module's rules.
 
@@ -163,19 +177,7 @@ def write_votes(conn: psycopg.Connection, batch: Sequence[Positioned]) -> WriteC
         with cur.copy("copy incoming_votes from stdin (format binary)") as copy:
             copy.set_types(_INCOMING_VOTE_TYPES)
             for position, item in enumerate(batch):
-                event = item.event
-                copy.write_row(
-                    (
-                        position,
-                        event.event_id,
-                        event.election_id,
-                        event.voter_id,
-                        event.candidate_id,
-                        event.state,
-                        event.district,
-                        event.cast_at,
-                    )
-                )
+                copy.write_row((position, *vote_row(item.event)))
         cur.execute("select pg_advisory_xact_lock(%s)", (PARKING_LOCK,))
         cur.execute(_CLASSIFY_AND_COUNT_VOTES)
         verdicts = cur.fetchall()

@@ -24,6 +24,7 @@ from election.contracts import RegistrationEvent, VoteEvent, candidate_id
 from election.settings import Settings, get_settings
 from services import KafkaBroker, PostgresServer, PrefectServer, Stack
 from services.process import free_ports
+from services.stack import private_settings, stack_environment
 from services.watchdog import watch
 
 # No telemetry from Prefect or anything else that honours DO_NOT_TRACK.
@@ -59,17 +60,7 @@ def make_service_settings(services_base: Path) -> Callable[[], Settings]:
     def make() -> Settings:
         data_dir = Path(tempfile.mkdtemp(prefix="stack-", dir=services_base))
         data_dir.chmod(0o711)
-        postgres, kafka, controller, prefect, api = free_ports(5)
-        return Settings(
-            data_dir=data_dir,
-            postgres_port=postgres,
-            kafka_port=kafka,
-            kafka_controller_port=controller,
-            prefect_port=prefect,
-            api_port=api,
-            database_url=None,
-            kafka_bootstrap=None,
-        )
+        return private_settings(data_dir)
 
     return make
 
@@ -85,17 +76,7 @@ def service_settings(
     clients in this process talk to this session's server.
     """
     settings = make_service_settings()
-    prefect_home = settings.data_dir / "prefect"
-    variables = {
-        "ELECTION_DATA_DIR": str(settings.data_dir),
-        "ELECTION_POSTGRES_PORT": str(settings.postgres_port),
-        "ELECTION_KAFKA_PORT": str(settings.kafka_port),
-        "ELECTION_KAFKA_CONTROLLER_PORT": str(settings.kafka_controller_port),
-        "ELECTION_PREFECT_PORT": str(settings.prefect_port),
-        "ELECTION_API_PORT": str(settings.api_port),
-        "PREFECT_API_URL": settings.prefect_api_url,
-        "PREFECT_HOME": str(prefect_home),
-    }
+    variables = stack_environment(settings)
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in variables.items():
@@ -111,7 +92,7 @@ def service_settings(
         with temporary_settings(
             updates={
                 PREFECT_API_URL: settings.prefect_api_url,
-                PREFECT_HOME: prefect_home,
+                PREFECT_HOME: variables["PREFECT_HOME"],
             }
         ):
             yield settings

@@ -316,11 +316,14 @@ def read_table_artifact(
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     def read(key: str) -> list[dict[str, Any]]:
         with get_client(sync_client=True) as client:
             (artifact,) = client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                # the server's default order is by id, a random uuid
+                sort=ArtifactSort.CREATED_DESC,
                 limit=1,
             )
         data = artifact.data

@@ -160,6 +160,8 @@ def test_rows_moved_event_starts_a_build_of_the_marts(deployed: Settings) -> Non
         dbt = await client.read_deployment_by_name("dbt-build/after-sync")
         (automation,) = await client.read_automations_by_name(DBT_TRIGGER)
         await client.resume_automation(automation.id)
+        # the server applies the change to its loaded triggers after answering
+        await asyncio.sleep(3)
         try:
             async with get_events_client() as events:
                 await events.emit(
@@ -169,7 +171,7 @@ def test_rows_moved_event_starts_a_build_of_the_marts(deployed: Settings) -> Non
                         payload={"rows": {"votes": 3}, "total": 3, "watermark": 1},
                     )
                 )
-            runs = await wait_for_runs(client, dbt.id, timeout=60)
+            runs = await wait_for_runs(client, dbt.id, timeout=120)
         finally:
             await client.pause_automation(automation.id)
         for run in runs:

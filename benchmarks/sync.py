@@ -19,6 +19,7 @@ bench-results/sync.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import subprocess
 import sys
 import tempfile
@@ -211,7 +212,7 @@ def flow_sync(profile: str | None = None) -> tuple[float, int, dict[str, Any]]:
 
     with profiling(profile is not None, profile or ""):
         started = time.perf_counter()
-        rows = sync()
+        rows = asyncio.run(sync())
         seconds = time.perf_counter() - started
     run = flow_runs("sync-warehouse")[-1]
     tasks = task_runs(run["id"])

@@ -7,6 +7,7 @@ producers -> API -> Kafka -> consumer flows -> PostgreSQL -> sync -> warehouse
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -158,7 +159,7 @@ def run_election(
     staging = count_staging(election.election_id)
 
     # PostgreSQL -> warehouse -> dbt
-    sync()
+    asyncio.run(sync())
     raw = count_raw(election.election_id)
     dbt_build()
     results = read_results(settings, election.election_id)

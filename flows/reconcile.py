@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from prefect import flow, get_run_logger
@@ -49,7 +50,7 @@ def reconcile(tables: list[str] | None = None, repair: bool = False) -> dict[str
     unequal = [d.table for d in differences if not d.equal]
     if unequal and repair:
         logger.info("resyncing %s in full", ", ".join(unequal))
-        sync(tables=unequal, full_refresh=True)
+        asyncio.run(sync(tables=unequal, full_refresh=True))
         differences = _compare(tables)
 
     create_table_artifact(

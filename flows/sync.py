@@ -1,14 +1,22 @@
-"""Prefect flow of the incremental sync from PostgreSQL into the warehouse."""
+"""Prefect flow of the incremental sync from PostgreSQL into the warehouse.
+
+The flow is a coroutine, though its work blocks, for one reason: at the end of a
+synchronous flow Prefect's engine joins the flow's heartbeat thread, which sleeps
+in whole seconds, so every run of a plain `def` flow ends up to a second after
+its work did. The sync runs every minute and dbt waits for it. Call it with
+`asyncio.run(sync())`, or `await sync()` from a coroutine.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import tempfile
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
@@ -47,7 +55,9 @@ def sync_changed_rows(tables: list[str], full_refresh: bool) -> SyncResult:
 
 
 @flow(name="sync-warehouse")
-def sync(tables: list[str] | None = None, full_refresh: bool = False) -> dict[str, int]:
+async def sync(
+    tables: list[str] | None = None, full_refresh: bool = False
+) -> dict[str, int]:
     """Copy what changed in the staging tables into the warehouse's raw schema.
 
     Args:
@@ -60,7 +70,7 @@ def sync(tables: list[str] | None = None, full_refresh: bool = False) -> dict[st
     tables = list(tables or RAW_TABLE_NAMES)
     result = sync_changed_rows(tables, full_refresh)
 
-    create_table_artifact(
+    await acreate_table_artifact(
         key="sync-report",
         table=[
             {
@@ -92,7 +102,8 @@ def main() -> None:
     parser.add_argument("--table", action="append", choices=RAW_TABLE_NAMES)
     parser.add_argument("--full-refresh", action="store_true")
     args = parser.parse_args()
-    print(json.dumps(sync(tables=args.table, full_refresh=args.full_refresh)))
+    rows = asyncio.run(sync(tables=args.table, full_refresh=args.full_refresh))
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":

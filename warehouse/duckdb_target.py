@@ -141,9 +141,20 @@ class DuckDBWarehouse:
                 )
             self.conn.execute("commit")
         except BaseException:
-            self.conn.execute("rollback")
+            self._rollback()
             raise
         return written
+
+    def _rollback(self) -> None:
+        """Roll the open transaction back, if a failed statement left one open.
+
+        A failed COMMIT ends its transaction itself; the error that matters is the
+        one being handled, not DuckDB's complaint that nothing is left to undo.
+        """
+        try:
+            self.conn.execute("rollback")
+        except duckdb.TransactionException as error:
+            logger.debug("nothing to roll back: %s", error)
 
     def _merge(self, extract: Extract, synced_at: datetime) -> int:
         table = extract.table

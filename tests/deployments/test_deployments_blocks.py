@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.exceptions import ObjectNotFound
+from prefect.logging.handlers import APILogHandler
 
 from election.settings import PROJECT_ROOT, Settings, get_settings
 from flows.blocks import (
@@ -121,7 +122,8 @@ def test_no_secret_reaches_logs_artifacts_runs_events_or_block_reads(
     block_setup: subprocess.CompletedProcess[str],
 ) -> None:
     use_staging_credentials()
-    sync()
+    asyncio.run(sync())
+    APILogHandler().flush()  # a flow's logs reach the server after it returns
 
     async def everything(client: PrefectClient) -> list[Any]:
         logs = await pages(lambda offset: client.read_logs(limit=200, offset=offset))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import duckdb
 import pytest
 
@@ -48,7 +50,7 @@ def test_moves_and_removals_reach_the_warehouse_and_the_marts(stack: Settings) -
     post(stack, [moved, removed], "register")
     consume_registrations(until_caught_up=True, idle_timeout_s=30)
     consume_votes(until_caught_up=True, idle_timeout_s=30)
-    sync()
+    asyncio.run(sync())
     dbt_build()
 
     with duckdb.connect(

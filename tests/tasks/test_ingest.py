@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import psycopg
 import pytest
 
 from election.contracts import RegistrationEvent, VoteEvent
+from election.settings import Settings
 from tasks.ingest import Positioned, WriteCounts, write_registrations, write_votes
 
 pytestmark = pytest.mark.slow
@@ -83,6 +86,66 @@ class TestRegistrations:
         registrations(db, removal)
 
         assert scalar(db, "select removed_at from voters") == removal.occurred_at
+
+    def test_new_voters_with_one_known_keep_the_newest_of_each(
+        self, db: psycopg.Connection, registration: MakeRegistration
+    ) -> None:
+        known = registration()
+        registrations(db, known)
+        moved = registration(
+            voter_id=known.voter_id,
+            action="update",
+            occurred_at=known.occurred_at + timedelta(days=1),
+            last_name="Moved",
+        )
+        new = [registration() for _ in range(3)]
+
+        mixed = registrations(db, *new, moved)
+        again = registrations(db, *new, moved)
+
+        assert (mixed.written, again.written, again.unchanged) == (4, 0, 4)
+        assert scalar(db, "select count(*) from voters") == 4
+        assert (
+            scalar(
+                db, "select last_name from voters where voter_id = %s", known.voter_id
+            )
+            == "Moved"
+        )
+
+    def test_a_voter_registered_by_a_concurrent_batch_is_upserted_not_doubled(
+        self,
+        db: psycopg.Connection,
+        postgres: Settings,
+        registration: MakeRegistration,
+    ) -> None:
+        first = registration()
+        newer = registration(
+            voter_id=first.voter_id,
+            action="update",
+            occurred_at=first.occurred_at + timedelta(days=1),
+            last_name="Newer",
+        )
+        others = [registration() for _ in range(3)]
+        registrations(db, registration())  # the election's rows exist before
+        with psycopg.connect(postgres.postgres_dsn) as other:
+            # `other` holds `first` uncommitted: the batch below cannot see it,
+            # and its COPY waits on the key until `other` commits
+            write_registrations(other, [Positioned(first, 1, 0)])
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                batch = pool.submit(registrations, db, newer, *others)
+                time.sleep(1)
+                assert not batch.done(), "the batch should wait for the other one"
+                other.commit()
+                counts = batch.result(timeout=30)
+
+        assert (counts.written, counts.unchanged) == (4, 0)
+        assert scalar(db, "select count(*) from voters") == 5
+        assert (
+            scalar(
+                db, "select last_name from voters where voter_id = %s", first.voter_id
+            )
+            == "Newer"
+        )
 
 
 class TestVotes:

@@ -91,6 +91,30 @@ def test_the_marts_are_published_for_readers(
     assert published_path(stack.warehouse_path).exists()
 
 
+def test_the_run_leaves_the_warehouse_file_closed(
+    stack: Settings,
+    first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    # NOTE: a process holding the file keeps the sync of a worker's flow runs
+    # out, and DuckDB cannot tell it: copying the file to publish it drops the
+    # process's lock on it, so their commits fail instead of their connects.
+    warehouse = str(stack.warehouse_path)
+    held = [
+        target
+        for fd in Path("/proc/self/fd").iterdir()
+        if (target := _target(fd)).startswith(warehouse)
+    ]
+
+    assert held == []
+
+
+def _target(fd: Path) -> str:
+    try:
+        return str(fd.readlink())
+    except OSError:
+        return ""
+
+
 def test_the_run_leaves_a_static_report(
     first_and_second_run: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:

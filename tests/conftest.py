@@ -30,6 +30,10 @@ from services.watchdog import watch
 # No telemetry from Prefect or anything else that honours DO_NOT_TRACK.
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# NOTE: the session's server creates no scheduled runs: its scheduler would add
+# runs of a deployment a test just made, seconds later, racing the test that
+# paused it, and a worker would start them beside the run the test started.
+os.environ["PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED"] = "false"
 
 
 @pytest.fixture(scope="session")

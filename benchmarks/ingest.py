@@ -16,6 +16,7 @@ It prints a table and writes bench-results/ingest.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import sys
 import time
@@ -273,7 +274,7 @@ def consume(topic: str, profile: bool) -> tuple[float, dict[str, int]]:
     run = consume_registrations if topic == REGISTRATION_TOPIC else consume_votes
     with profiling(profile, f"{NAME}-profile-consume-{topic}"):
         started = time.perf_counter()
-        summary = run(until_caught_up=True, idle_timeout_s=30)
+        summary = asyncio.run(run(until_caught_up=True, idle_timeout_s=30))
         seconds = time.perf_counter() - started
     return seconds, summary
 

@@ -22,6 +22,7 @@ Prints tables, writes bench-results/pipeline.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing
 import os
@@ -277,7 +278,9 @@ def _consumer_process(
     go.wait()
     started = time.perf_counter()
     try:
-        summary = run(group_id=group, until_caught_up=True, idle_timeout_s=30)
+        summary = asyncio.run(
+            run(group_id=group, until_caught_up=True, idle_timeout_s=30)
+        )
     except Exception as error:
         outcomes.put({"error": f"{type(error).__name__}: {error}"})
         return

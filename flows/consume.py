@@ -1,13 +1,21 @@
-"""Prefect flows that consume the `registration` and `vote` topics into PostgreSQL."""
+"""Prefect flows that consume the `registration` and `vote` topics into PostgreSQL.
+
+The flows are coroutines around one synchronous task, as the sync flow is: a
+plain `def` flow ends up to a second after its work, joining its heartbeat
+thread. Call them with `asyncio.run(consume_votes())` or `await`. The task runs
+on the calling thread, so SIGTERM still ends a follower after its batch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import time
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 from election.alerts import DEAD_LETTER_EVENT, LAG_EVENT, OVER_THRESHOLD
@@ -173,7 +181,7 @@ def _flag(value: bool) -> str:
 
 
 @flow(name="consume-registrations", log_prints=True)
-def consume_registrations(
+async def consume_registrations(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_messages: int | None = None,
     idle_timeout_s: float = 10.0,
@@ -191,7 +199,7 @@ def consume_registrations(
         group_id: Kafka consumer group; defaults to `election-registration`.
         until_caught_up: also stop once every partition is read to its end.
     """
-    report = _run(
+    return consume_topic_task(
         REGISTRATION_TOPIC,
         group_id,
         batch_size,
@@ -200,11 +208,10 @@ def consume_registrations(
         follow,
         until_caught_up,
     )
-    return _summary(report)
 
 
 @flow(name="consume-votes", log_prints=True)
-def consume_votes(
+async def consume_votes(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_messages: int | None = None,
     idle_timeout_s: float = 10.0,
@@ -222,8 +229,30 @@ def consume_votes(
         group_id: Kafka consumer group; defaults to `election-vote`.
         until_caught_up: also stop once every partition is read to its end.
     """
-    report = _run(
+    return consume_topic_task(
         VOTE_TOPIC,
+        group_id,
+        batch_size,
+        max_messages,
+        idle_timeout_s,
+        follow,
+        until_caught_up,
+    )
+
+
+@task(name="consume-topic", cache_policy=NO_CACHE)
+def consume_topic_task(
+    topic: str,
+    group_id: str | None,
+    batch_size: int,
+    max_messages: int | None,
+    idle_timeout_s: float,
+    follow: bool,
+    until_caught_up: bool,
+) -> dict[str, int]:
+    """Consume `topic` until the stop condition holds; what the run did."""
+    report = _run(
+        topic,
         group_id,
         batch_size,
         max_messages,
@@ -259,7 +288,7 @@ def main() -> None:
     parser.add_argument("--group-id")
     args = parser.parse_args()
     run = consume_registrations if args.topic == REGISTRATION_TOPIC else consume_votes
-    print(
+    summary = asyncio.run(
         run(
             batch_size=args.batch_size,
             max_messages=args.max_messages,
@@ -269,6 +298,7 @@ def main() -> None:
             until_caught_up=args.until_caught_up,
         )
     )
+    print(summary)
 
 
 if __name__ == "__main__":

@@ -154,8 +154,8 @@ def run_election(
     votes = produce_votes(election, batch_size)
 
     # Kafka -> PostgreSQL
-    consume_registrations(until_caught_up=True, idle_timeout_s=30)
-    consume_votes(until_caught_up=True, idle_timeout_s=30)
+    asyncio.run(consume_registrations(until_caught_up=True, idle_timeout_s=30))
+    asyncio.run(consume_votes(until_caught_up=True, idle_timeout_s=30))
     staging = count_staging(election.election_id)
 
     # PostgreSQL -> warehouse -> dbt

@@ -48,8 +48,8 @@ def test_moves_and_removals_reach_the_warehouse_and_the_marts(stack: Settings) -
     moved = change_event(registered[nebraskan.voter_id], "update")
     removed = change_event(registered[leaver.voter_id], "remove")
     post(stack, [moved, removed], "register")
-    consume_registrations(until_caught_up=True, idle_timeout_s=30)
-    consume_votes(until_caught_up=True, idle_timeout_s=30)
+    asyncio.run(consume_registrations(until_caught_up=True, idle_timeout_s=30))
+    asyncio.run(consume_votes(until_caught_up=True, idle_timeout_s=30))
     asyncio.run(sync())
     dbt_build()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -63,7 +64,9 @@ def test_lag_and_dead_letters_are_logged_emitted_and_kept(
     assert before.total == everything >= 31
     assert all(p.committed is None for p in before.partitions)
 
-    consume_registrations(group_id=group, until_caught_up=True, idle_timeout_s=30)
+    asyncio.run(
+        consume_registrations(group_id=group, until_caught_up=True, idle_timeout_s=30)
+    )
 
     after = measure_lag(stack, "registration", group)
     assert after.total == 0
@@ -90,7 +93,9 @@ def test_lag_table_has_a_row_per_partition(
     stack: Settings, read_table_artifact: Callable[[str], list[dict[str, Any]]]
 ) -> None:
     group = f"test-lag-{uuid.uuid4()}"
-    consume_registrations(group_id=group, until_caught_up=True, idle_timeout_s=30)
+    asyncio.run(
+        consume_registrations(group_id=group, until_caught_up=True, idle_timeout_s=30)
+    )
 
     rows = read_table_artifact("consumer-lag-registration")
     assert sorted(row["partition"] for row in rows) == list(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import psycopg
 from confluent_kafka import (
@@ -51,6 +51,8 @@ from tasks.ingest import (
     dead_letter_payload,
     expire_parked_votes,
     hold,
+    stage_registrations,
+    stage_votes,
     write_registrations,
     write_votes,
 )
@@ -87,10 +89,26 @@ at Python's default of 700, collecting them cost about a fifth of the loop, most
 of it in full collections that walked every object Prefect and pydantic hold.
 """
 
-Writer = Callable[[psycopg.Connection, Sequence[Positioned]], WriteCounts]
+
+class Writer(Protocol):
+    """Writes a decoded batch of one topic, staged already or not."""
+
+    def __call__(
+        self,
+        conn: psycopg.Connection,
+        batch: Sequence[Positioned],
+        staged: bytes | None = None,
+    ) -> WriteCounts: ...
+
+
+Stager = Callable[[psycopg.Cursor, Sequence[Positioned]], bytes]
 WRITERS: dict[str, Writer] = {
     REGISTRATION_TOPIC: write_registrations,
     VOTE_TOPIC: write_votes,
+}
+STAGERS: dict[str, Stager] = {
+    REGISTRATION_TOPIC: stage_registrations,
+    VOTE_TOPIC: stage_votes,
 }
 
 
@@ -362,10 +380,12 @@ def _fewer_collections(threshold: int) -> Iterator[None]:
 class _TopicReader:
     """A topic's consumer, its dead-letter producer and a database connection.
 
-    A batch is decoded on the calling thread while the batch before it is written
-    on a thread of its own, so PostgreSQL works while Python decodes. At most one
-    batch is in flight; its offsets are committed on the calling thread once its
-    transaction committed (`settle`), and before any partition is revoked.
+    A batch is decoded and staged in COPY's binary format on the calling thread
+    while the batch before it is written on a thread of its own, so PostgreSQL
+    works while Python decodes, and the writing thread spends its time waiting
+    for the server rather than for the interpreter. At most one batch is in
+    flight; its offsets are committed on the calling thread once its transaction
+    committed (`settle`), and before any partition is revoked.
     """
 
     def __init__(
@@ -377,6 +397,7 @@ class _TopicReader:
     ) -> None:
         self.settings = settings
         self.topic = topic
+        self.stage = STAGERS[topic]
         self.writer = WRITERS[topic]
         self.settled = settled
         self.consumer = Consumer(consumer_config(settings, group_id))
@@ -389,6 +410,7 @@ class _TopicReader:
             }
         )
         self.conn: psycopg.Connection | None = None
+        self.staging: psycopg.Cursor | None = None
         self.pending: list[TopicPartition] = []
         self.submitted = 0
         self.at_eof: set[int] = set()
@@ -399,6 +421,9 @@ class _TopicReader:
         )
 
     def __enter__(self) -> _TopicReader:
+        # a cursor that only lends its type adapters to staging, never executed;
+        # made before any batch, so before the writing thread uses the connection
+        self.staging = self._with_database(lambda conn: conn.cursor())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -429,11 +454,13 @@ class _TopicReader:
         )
 
     def submit(self, messages: list[Message]) -> None:
-        """Decode `messages` here, then write them once the batch before is settled."""
+        """Decode and stage `messages` here, then write them once the batch before
+        is settled."""
         batch, bad = _decode(self.topic, messages)
+        staged = self.stage(self.staging, batch) if batch else b""
         self.settle()
         self.submitted += len(messages)
-        future = self.pool.submit(self._write, batch, bad)
+        future = self.pool.submit(self._write, batch, staged, bad)
         self.in_flight = (future, messages)
 
     def settle(self) -> None:
@@ -446,13 +473,15 @@ class _TopicReader:
         self.commit(messages)
         self.settled(len(messages), counts)
 
-    def _write(self, batch: list[Positioned], bad: list[Held]) -> WriteCounts:
+    def _write(
+        self, batch: list[Positioned], staged: bytes, bad: list[Held]
+    ) -> WriteCounts:
         """Park the unreadable messages, write the rest in one transaction."""
         _send_dead_letters(self.dead_letters, self.topic, bad)
 
         def attempt(conn: psycopg.Connection) -> WriteCounts:
             with conn.transaction():
-                counts = self.writer(conn, batch)
+                counts = self.writer(conn, batch, staged)
                 hold(conn, bad)
             counts.dead_lettered = len(bad)
             return counts

@@ -12,12 +12,14 @@ The rules a vote goes through, in order:
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 import psycopg
+from psycopg.copy import Copy, FileWriter
 
 from election.contracts import RegistrationEvent, VoteEvent, parse_event
 from election.elections import ensure_elections
@@ -74,26 +76,33 @@ class Positioned:
 
 
 def write_registrations(
-    conn: psycopg.Connection, batch: Sequence[Positioned]
+    conn: psycopg.Connection,
+    batch: Sequence[Positioned],
+    staged: bytes | None = None,
 ) -> WriteCounts:
     """Upsert the voters of `batch` and apply the votes parked for them.
 
     A registration, update or removal carries the voter's whole record; the newest
     event of a voter wins, and an event older than what is stored changes nothing.
     Runs inside the caller's transaction.
+
+    Args:
+        conn: a connection inside the caller's transaction.
+        batch: the decoded registration events.
+        staged: the batch as `stage_registrations` makes it; made here if None.
     """
     counts = WriteCounts()
     if not batch:
         return counts
     events = [item.event for item in batch]
     ensure_elections(conn, {event.election_id for event in events})
+    if staged is None:
+        staged = stage_registrations(conn.cursor(), batch)
 
     _create_incoming_tables(conn)
     with conn.cursor() as cur:
         with cur.copy("copy incoming_voters from stdin (format binary)") as copy:
-            copy.set_types(_INCOMING_VOTER_TYPES)
-            for event in events:
-                copy.write_row(voter_row(event))
+            copy.write(staged)
         cur.execute(
             """
             insert into voters as v (
@@ -162,22 +171,31 @@ def vote_row(event: VoteEvent) -> tuple[object, ...]:
     )
 
 
-def write_votes(conn: psycopg.Connection, batch: Sequence[Positioned]) -> WriteCounts:
+def write_votes(
+    conn: psycopg.Connection,
+    batch: Sequence[Positioned],
+    staged: bytes | None = None,
+) -> WriteCounts:
     """Count, park or reject each vote of `batch`, following the module's rules.
 
     Runs inside the caller's transaction; the held votes are in `counts.held`.
+
+    Args:
+        conn: a connection inside the caller's transaction.
+        batch: the decoded vote events.
+        staged: the batch as `stage_votes` makes it; made here if None.
     """
     counts = WriteCounts()
     if not batch:
         return counts
     ensure_elections(conn, {item.event.election_id for item in batch})
+    if staged is None:
+        staged = stage_votes(conn.cursor(), batch)
 
     _create_incoming_tables(conn)
     with conn.cursor() as cur:
         with cur.copy("copy incoming_votes from stdin (format binary)") as copy:
-            copy.set_types(_INCOMING_VOTE_TYPES)
-            for position, item in enumerate(batch):
-                copy.write_row((position, *vote_row(item.event)))
+            copy.write(staged)
         cur.execute("select pg_advisory_xact_lock(%s)", (PARKING_LOCK,))
         cur.execute(_CLASSIFY_AND_COUNT_VOTES)
         verdicts = cur.fetchall()
@@ -201,8 +219,43 @@ def write_votes(conn: psycopg.Connection, batch: Sequence[Positioned]) -> WriteC
     return counts
 
 
+def stage_registrations(cursor: psycopg.Cursor, batch: Sequence[Positioned]) -> bytes:
+    """The `incoming_voters` rows of `batch` in COPY's binary format.
+
+    Made without a word to the server: `cursor` only lends its type adapters,
+    so a thread may stage the next batch while another writes with the same
+    connection.
+    """
+    return _copy_rows(
+        cursor, _INCOMING_VOTER_TYPES, (voter_row(item.event) for item in batch)
+    )
+
+
+def stage_votes(cursor: psycopg.Cursor, batch: Sequence[Positioned]) -> bytes:
+    """The `incoming_votes` rows of `batch` in COPY's binary format, numbered.
+
+    As `stage_registrations`, made without a word to the server.
+    """
+    return _copy_rows(
+        cursor,
+        _INCOMING_VOTE_TYPES,
+        ((position, *vote_row(item.event)) for position, item in enumerate(batch)),
+    )
+
+
+def _copy_rows(
+    cursor: psycopg.Cursor, types: Sequence[str], rows: Iterable[tuple[object, ...]]
+) -> bytes:
+    buffer = io.BytesIO()
+    with Copy(cursor, binary=True, writer=FileWriter(buffer)) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+    return buffer.getvalue()
+
+
 # NOTE: batches travel in COPY's binary format, a third of the text format's
-# cost in Python; the column types below must match the rows written.
+# cost in Python; the column types below must match the rows staged.
 _INCOMING_TABLES = """
     create temp table if not exists incoming_voters (
         voter_id uuid, election_id text, state text, district smallint,

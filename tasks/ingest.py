@@ -200,21 +200,20 @@ def write_votes(
         cur.execute(_CLASSIFY_AND_COUNT_VOTES)
         verdicts = cur.fetchall()
 
+    # the statement names each vote it did not count
     for position, verdict, detail in verdicts:
         item = batch[position]
-        event = item.event
         if verdict == "known":
             counts.unchanged += 1
-        elif verdict == "ok":
-            counts.written += 1
+            continue
+        status = "parked" if verdict == "parked" else "rejected"
+        reason = _vote_reason(verdict, item.event, detail)
+        counts.held.append(_held(item, "vote", status, reason))
+        if status == "parked":
+            counts.parked += 1
         else:
-            status = "parked" if verdict == "parked" else "rejected"
-            reason = _vote_reason(verdict, event, detail)
-            counts.held.append(_held(item, "vote", status, reason))
-            if status == "parked":
-                counts.parked += 1
-            else:
-                counts.rejected += 1
+            counts.rejected += 1
+    counts.written = len(batch) - len(verdicts)
     hold(conn, counts.held)
     return counts
 
@@ -289,10 +288,12 @@ def _create_incoming_tables(conn: psycopg.Connection) -> None:
         conn.execute(_INCOMING_TABLES)
 
 
-# NOTE: one statement judges the batch and counts the votes that pass, under
-# the parking lock. A vote whose id is counted already is `known`: found as its
-# voter's earlier vote, or, should it name another voter, by the primary key
-# that makes the insert skip it.
+# NOTE: one statement judges the batch and counts the votes that pass. Every
+# writer of `votes` holds the parking lock, and the statement's snapshot is taken
+# after the lock, so what it judges cannot change before the commit: the votes
+# it counts go in with a plain insert, no check of each row against the unique
+# indexes first. A vote whose id is counted already is `known`, whichever voter
+# it names.
 _CLASSIFY_AND_COUNT_VOTES = """
     with copies as (
         select
@@ -315,7 +316,7 @@ _CLASSIFY_AND_COUNT_VOTES = """
         select
             r.*,
             case
-                when held.event_id is not null or earlier.vote_id = r.vote_id
+                when held.event_id is not null or counted.vote_id is not null
                     then 'known'
                 when voter.voter_id is null then 'parked'
                 when earlier.vote_id is not null or r.vote_id <> r.first_in_batch
@@ -329,13 +330,14 @@ _CLASSIFY_AND_COUNT_VOTES = """
             coalesce(earlier.vote_id, r.first_in_batch)::text as first_vote_id
         from ranked as r
         left join held_events as held on held.event_id = r.vote_id
+        left join votes as counted on counted.vote_id = r.vote_id
         left join voters as voter on voter.voter_id = r.voter_id
         left join votes as earlier
             on earlier.election_id = r.election_id
             and earlier.voter_id = r.voter_id
     ),
 
-    counted as (
+    inserted as (
         insert into votes (
             vote_id, election_id, voter_id, candidate_id, state, district, cast_at
         )
@@ -343,19 +345,11 @@ _CLASSIFY_AND_COUNT_VOTES = """
             cast_at
         from judged
         where verdict = 'ok'
-        on conflict do nothing
-        returning vote_id
     )
 
-    select
-        j.position,
-        case
-            when j.verdict = 'ok' and counted.vote_id is null then 'known'
-            else j.verdict
-        end,
-        j.first_vote_id
-    from judged as j
-    left join counted using (vote_id)
+    select position, verdict, first_vote_id
+    from judged
+    where verdict <> 'ok'
 
     union all
 

@@ -235,3 +235,50 @@ class TestVotes:
         assert outcome.rejected == 1
         assert "registered elsewhere" in scalar(db, "select reason from held_events")
         assert scalar(db, "select count(*) from votes") == 0
+
+    def test_a_counted_vote_id_naming_another_voter_changes_nothing(
+        self,
+        db: psycopg.Connection,
+        registration: MakeRegistration,
+        vote: MakeVote,
+    ) -> None:
+        voter, other = registration(), registration()
+        registrations(db, voter, other)
+        ballot = vote(voter)
+        votes(db, ballot)
+        forged = vote(other, event_id=ballot.event_id)
+
+        outcome = votes(db, forged)
+
+        assert (outcome.written, outcome.unchanged) == (0, 1)
+        assert scalar(db, "select count(*) from votes") == 1
+        assert scalar(db, "select count(*) from held_events") == 0
+        assert (
+            scalar(db, "select voter_id from votes where vote_id = %s", ballot.event_id)
+            == voter.voter_id
+        )
+
+    def test_votes_of_one_voter_in_concurrent_batches_count_once(
+        self,
+        db: psycopg.Connection,
+        postgres: Settings,
+        registration: MakeRegistration,
+        vote: MakeVote,
+    ) -> None:
+        voter = registration()
+        registrations(db, voter)
+        first, second = vote(voter, "dem"), vote(voter, "rep")
+        with psycopg.connect(postgres.postgres_dsn) as other:
+            # `other` counted `first` and has not committed: the batch below
+            # waits for it, then sees that vote
+            counted = write_votes(other, [Positioned(first, 1, 0)])
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                batch = pool.submit(votes, db, second)
+                time.sleep(1)
+                assert not batch.done(), "the batch should wait for the other one"
+                other.commit()
+                outcome = batch.result(timeout=30)
+
+        assert (counted.written, outcome.written, outcome.rejected) == (1, 0, 1)
+        assert scalar(db, "select vote_id from votes") == first.event_id
+        assert str(first.event_id) in scalar(db, "select reason from held_events")

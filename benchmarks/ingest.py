@@ -24,8 +24,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import NewTopic
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from benchmarks.common import (
     header,
@@ -245,26 +257,41 @@ def skip_to_end(settings: Settings, topic: str) -> None:
         consumer.close()
 
 
+_COORDINATOR_BUSY = {
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+}
+
+
+def _coordinator_busy(error: BaseException) -> bool:
+    if not isinstance(error, KafkaException) or not error.args:
+        return False
+    kafka_error = error.args[0]
+    return kafka_error.retriable() or kafka_error.code() in _COORDINATOR_BUSY
+
+
 def _commit_with_patience(
     consumer: Consumer, offsets: list[TopicPartition], topic: str
 ) -> None:
     """Commit `offsets`, trying again for 60 s while the broker says it is busy.
 
-    A broker just started answers COORDINATOR_LOAD_IN_PROGRESS for a while.
+    A broker just started answers COORDINATOR_LOAD_IN_PROGRESS for a while, and
+    the client does not flag that answer to a commit as one to try again.
     """
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            consumer.commit(offsets=offsets, asynchronous=False)
-            return
-        except KafkaException as error:
-            retriable = error.args[0].retriable() if error.args else False
-            if not retriable or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"cannot move the consumer group of {topic} past the sample: "
-                    f"{error}"
-                ) from error
-            time.sleep(0.5)
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception(_coordinator_busy),
+            wait=wait_fixed(0.5),
+            stop=stop_after_delay(60),
+            reraise=True,
+        ):
+            with attempt:
+                consumer.commit(offsets=offsets, asynchronous=False)
+    except KafkaException as error:
+        raise RuntimeError(
+            f"cannot move the consumer group of {topic} past the sample: {error}"
+        ) from error
 
 
 def consume(topic: str, profile: bool) -> tuple[float, dict[str, int]]:

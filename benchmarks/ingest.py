@@ -24,13 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from confluent_kafka import (
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 from tenacity import (
     Retrying,
@@ -64,6 +58,7 @@ from producers.api_client import post_events
 from producers.registrations import iter_registration_events
 from producers.votes import iter_vote_events
 from services.topics import admin_client
+from tasks.consume import coordinator_busy
 from tasks.ingest import vote_row, voter_row
 
 NAME = "ingest"
@@ -257,20 +252,6 @@ def skip_to_end(settings: Settings, topic: str) -> None:
         consumer.close()
 
 
-_COORDINATOR_BUSY = {
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.NOT_COORDINATOR,
-}
-
-
-def _coordinator_busy(error: BaseException) -> bool:
-    if not isinstance(error, KafkaException) or not error.args:
-        return False
-    kafka_error = error.args[0]
-    return kafka_error.retriable() or kafka_error.code() in _COORDINATOR_BUSY
-
-
 def _commit_with_patience(
     consumer: Consumer, offsets: list[TopicPartition], topic: str
 ) -> None:
@@ -281,7 +262,7 @@ def _commit_with_patience(
     """
     try:
         for attempt in Retrying(
-            retry=retry_if_exception(_coordinator_busy),
+            retry=retry_if_exception(coordinator_busy),
             wait=wait_fixed(0.5),
             stop=stop_after_delay(60),
             reraise=True,

@@ -17,7 +17,6 @@ from typing import Protocol, TypeVar
 import psycopg
 from confluent_kafka import (
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
     Message,
@@ -28,9 +27,11 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from tenacity import (
     RetryCallState,
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_delay,
     wait_exponential,
+    wait_fixed,
 )
 
 from election.contracts import (
@@ -63,6 +64,9 @@ T = TypeVar("T")
 
 DATABASE_PATIENCE_S = 300
 """How long a consumer keeps trying to reach PostgreSQL before its run fails."""
+
+COORDINATOR_PATIENCE_S = 60
+"""How long reading a group's committed offsets waits for its coordinator."""
 
 DEFAULT_BATCH_SIZE = 20_000
 """Most messages written in one transaction; fewer, larger commits go faster."""
@@ -171,19 +175,63 @@ def measure_lag(settings: Settings, topic: str, group_id: str) -> TopicLag:
     return TopicLag(
         topic,
         group_id,
-        _group_lags(admin, topic, group_id),
+        _group_lags(settings, admin, topic, group_id),
         sum(p.lag for p in dead),
     )
 
 
-def _group_lags(admin: AdminClient, topic: str, group_id: str) -> list[PartitionLag]:
-    """The lag of `group_id` on every partition of `topic`."""
+def _group_lags(
+    settings: Settings, admin: AdminClient, topic: str, group_id: str
+) -> list[PartitionLag]:
+    """The lag of `group_id` on every partition of `topic`.
+
+    NOTE: a consumer that joins nothing reads the committed offsets, not the
+    admin client: librdkafka's admin OffsetFetch crashes the whole process
+    (a segfault in rd_kafka_cgrp_op) when the coordinator answers
+    NOT_COORDINATOR, as a broker that is still loading its groups does; a
+    consumer asks for the coordinator again and retries.
+    """
     partitions = _partitions(admin, topic)
     if not partitions:
         return []
-    request = ConsumerGroupTopicPartitions(group_id, partitions)
-    future = admin.list_consumer_group_offsets([request], request_timeout=10)[group_id]
-    return _lags(admin, future.result().topic_partitions)
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_servers,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        for attempt in Retrying(
+            retry=retry_if_exception(coordinator_busy),
+            wait=wait_fixed(0.5),
+            stop=stop_after_delay(COORDINATOR_PATIENCE_S),
+            reraise=True,
+        ):
+            with attempt:
+                committed = reader.committed(partitions, timeout=10)
+    finally:
+        reader.close()
+    return _lags(admin, committed)
+
+
+_COORDINATOR_BUSY = {
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+}
+
+
+def coordinator_busy(error: BaseException) -> bool:
+    """Whether `error` says the group coordinator cannot answer yet.
+
+    A broker just started answers so while it loads its groups; the client
+    does not flag every such answer as one to try again.
+    """
+    if not isinstance(error, KafkaException) or not error.args:
+        return False
+    kafka_error = error.args[0]
+    return kafka_error.retriable() or kafka_error.code() in _COORDINATOR_BUSY
 
 
 def _lags(
@@ -566,7 +614,7 @@ class _TopicReader:
     def _registrations_caught_up(self) -> bool:
         """Whether the registration consumers have written all there is to read."""
         group = self.settings.consumer_group(REGISTRATION_TOPIC)
-        lags = _group_lags(self.admin, REGISTRATION_TOPIC, group)
+        lags = _group_lags(self.settings, self.admin, REGISTRATION_TOPIC, group)
         return all(p.lag == 0 for p in lags)
 
     def caught_up(self) -> bool:

@@ -30,15 +30,17 @@ from tasks.consume import (
 )
 
 
-def _run(
+@task(name="consume-topic", cache_policy=NO_CACHE)
+def consume_topic_task(
     topic: str,
     group_id: str | None,
     batch_size: int,
     max_messages: int | None,
     idle_timeout_s: float,
     follow: bool,
-    until_caught_up: bool = False,
-) -> ConsumeReport:
+    until_caught_up: bool,
+) -> dict[str, int]:
+    """Consume `topic` until the stop condition holds; what the run did."""
     logger = get_run_logger()
     settings = get_settings()
     group = group_id or settings.consumer_group(topic)
@@ -107,7 +109,7 @@ def _run(
         description=f"What the last consumer run of {topic} wrote",
     )
     report_lag(settings, topic, group, logger)
-    return report
+    return _summary(report)
 
 
 def report_lag(
@@ -238,29 +240,6 @@ async def consume_votes(
         follow,
         until_caught_up,
     )
-
-
-@task(name="consume-topic", cache_policy=NO_CACHE)
-def consume_topic_task(
-    topic: str,
-    group_id: str | None,
-    batch_size: int,
-    max_messages: int | None,
-    idle_timeout_s: float,
-    follow: bool,
-    until_caught_up: bool,
-) -> dict[str, int]:
-    """Consume `topic` until the stop condition holds; what the run did."""
-    report = _run(
-        topic,
-        group_id,
-        batch_size,
-        max_messages,
-        idle_timeout_s,
-        follow,
-        until_caught_up,
-    )
-    return _summary(report)
 
 
 def _summary(report: ConsumeReport) -> dict[str, int]:

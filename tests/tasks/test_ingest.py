@@ -36,6 +36,19 @@ def scalar(db: psycopg.Connection, sql: str, *params: object) -> object:
     return db.execute(sql, params).fetchone()[0]
 
 
+def behind(other: psycopg.Connection, write: Callable[[], WriteCounts]) -> WriteCounts:
+    """What `write` did, having waited for the open transaction of `other`.
+
+    Fails if `write` is done before `other` commits.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        batch = pool.submit(write)
+        time.sleep(1)
+        assert not batch.done(), "the batch should wait for the other one"
+        other.commit()
+        return batch.result(timeout=30)
+
+
 class TestRegistrations:
     def test_registration_twice_is_one_voter(
         self, db: psycopg.Connection, registration: MakeRegistration
@@ -131,12 +144,7 @@ class TestRegistrations:
             # `other` holds `first` uncommitted: the batch below cannot see it,
             # and its COPY waits on the key until `other` commits
             write_registrations(other, [Positioned(first, 1, 0)])
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                batch = pool.submit(registrations, db, newer, *others)
-                time.sleep(1)
-                assert not batch.done(), "the batch should wait for the other one"
-                other.commit()
-                counts = batch.result(timeout=30)
+            counts = behind(other, lambda: registrations(db, newer, *others))
 
         assert (counts.written, counts.unchanged) == (4, 0)
         assert scalar(db, "select count(*) from voters") == 5
@@ -272,12 +280,7 @@ class TestVotes:
             # `other` counted `first` and has not committed: the batch below
             # waits for it, then sees that vote
             counted = write_votes(other, [Positioned(first, 1, 0)])
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                batch = pool.submit(votes, db, second)
-                time.sleep(1)
-                assert not batch.done(), "the batch should wait for the other one"
-                other.commit()
-                outcome = batch.result(timeout=30)
+            outcome = behind(other, lambda: votes(db, second))
 
         assert (counted.written, outcome.written, outcome.rejected) == (1, 0, 1)
         assert scalar(db, "select vote_id from votes") == first.event_id

@@ -26,12 +26,6 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    stop_after_delay,
-    wait_fixed,
-)
 
 from benchmarks.common import (
     header,
@@ -58,7 +52,7 @@ from producers.api_client import post_events
 from producers.registrations import iter_registration_events
 from producers.votes import iter_vote_events
 from services.topics import admin_client
-from tasks.consume import coordinator_busy
+from tasks.consume import when_coordinator_ready
 from tasks.ingest import vote_row, voter_row
 
 NAME = "ingest"
@@ -255,20 +249,11 @@ def skip_to_end(settings: Settings, topic: str) -> None:
 def _commit_with_patience(
     consumer: Consumer, offsets: list[TopicPartition], topic: str
 ) -> None:
-    """Commit `offsets`, trying again for 60 s while the broker says it is busy.
-
-    A broker just started answers COORDINATOR_LOAD_IN_PROGRESS for a while, and
-    the client does not flag that answer to a commit as one to try again.
-    """
+    """Commit `offsets`, trying again while the broker's coordinator loads."""
     try:
-        for attempt in Retrying(
-            retry=retry_if_exception(coordinator_busy),
-            wait=wait_fixed(0.5),
-            stop=stop_after_delay(60),
-            reraise=True,
-        ):
-            with attempt:
-                consumer.commit(offsets=offsets, asynchronous=False)
+        when_coordinator_ready(
+            lambda: consumer.commit(offsets=offsets, asynchronous=False)
+        )
     except KafkaException as error:
         raise RuntimeError(
             f"cannot move the consumer group of {topic} past the sample: {error}"

@@ -202,17 +202,30 @@ def _group_lags(
         }
     )
     try:
-        for attempt in Retrying(
-            retry=retry_if_exception(coordinator_busy),
-            wait=wait_fixed(0.5),
-            stop=stop_after_delay(COORDINATOR_PATIENCE_S),
-            reraise=True,
-        ):
-            with attempt:
-                committed = reader.committed(partitions, timeout=10)
+        committed = when_coordinator_ready(
+            lambda: reader.committed(partitions, timeout=10)
+        )
     finally:
         reader.close()
     return _lags(admin, committed)
+
+
+def when_coordinator_ready(action: Callable[[], T]) -> T:
+    """`action()`, tried again while the group coordinator cannot answer yet.
+
+    A broker just started answers so while it loads its groups, and the client
+    does not flag every such answer as one to try again. After
+    `COORDINATOR_PATIENCE_S` the last error is raised.
+    """
+    for attempt in Retrying(
+        retry=retry_if_exception(_coordinator_busy),
+        wait=wait_fixed(0.5),
+        stop=stop_after_delay(COORDINATOR_PATIENCE_S),
+        reraise=True,
+    ):
+        with attempt:
+            return action()
+    raise AssertionError("unreachable: tenacity reraises the last error")
 
 
 _COORDINATOR_BUSY = {
@@ -222,12 +235,7 @@ _COORDINATOR_BUSY = {
 }
 
 
-def coordinator_busy(error: BaseException) -> bool:
-    """Whether `error` says the group coordinator cannot answer yet.
-
-    A broker just started answers so while it loads its groups; the client
-    does not flag every such answer as one to try again.
-    """
+def _coordinator_busy(error: BaseException) -> bool:
     if not isinstance(error, KafkaException) or not error.args:
         return False
     kafka_error = error.args[0]

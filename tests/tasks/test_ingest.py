@@ -142,7 +142,7 @@ class TestRegistrations:
         registrations(db, registration())  # the election's rows exist before
         with psycopg.connect(postgres.postgres_dsn) as other:
             # `other` holds `first` uncommitted: the batch below cannot see it,
-            # and its COPY waits on the key until `other` commits
+            # and its upsert waits on the key until `other` commits
             write_registrations(other, [Positioned(first, 1, 0)])
             counts = behind(other, lambda: registrations(db, newer, *others))
 
